@@ -1,0 +1,1 @@
+// Placeholder while the target is being written; replaced by its issue's work.

@@ -1,0 +1,94 @@
+import Foundation
+import LockheedCore
+import Synchronization
+
+/// An in-process lock store. Every ``MemoryLocker`` made from one store shares its locks, so a
+/// unit test can play several program instances against each other.
+///
+/// Time is injectable: pass a `now` closure (for example a ``ManualTime``) to test expiry
+/// without sleeping.
+public final class MemoryLockStore: Sendable {
+    private let locks = Mutex<[LockName: LockState]>([:])
+    private let notifier = ChangeNotifier()
+    private let now: @Sendable () -> Date
+
+    /// Creates an empty store reading time from `now` (the system clock by default).
+    public init(now: @escaping @Sendable () -> Date = { Date() }) {
+        self.now = now
+    }
+
+    /// A locker on this store.
+    public func makeLocker() -> MemoryLocker { MemoryLocker(store: self) }
+
+    /// Runs `body` on the stored state of `name` atomically and wakes waiters if it changed.
+    func update<T>(
+        _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
+    ) throws(LockheedError) -> T {
+        let date = now()
+        let (result, changed): (Result<T, LockheedError>, Bool) = locks.withLock { locks in
+            var state = locks[name]
+            let before = state
+            let result: Result<T, LockheedError>
+            do throws(LockheedError) { result = .success(try body(&state, date)) } catch { result = .failure(error) }
+            locks[name] = state
+            return (result, before != state)
+        }
+        if changed { notifier.notify(name) }
+        return try result.get()
+    }
+
+    /// All stored states, pruned of expired leases.
+    func snapshot() -> [LockState] {
+        let date = now()
+        return locks.withLock { Array($0.values) }.map { $0.pruned(at: date) }.sorted { $0.name < $1.name }
+    }
+
+    var currentDate: Date { now() }
+
+    func wait(for name: LockName, timeout: Duration) async throws(LockheedError) {
+        try await notifier.wait(for: name, timeout: timeout)
+    }
+
+    // MARK: Fault injection for tests
+
+    /// Makes every lease of `name` expire now, as if its holders had stopped renewing.
+    public func expireLeases(of name: LockName) {
+        let date = now()
+        _ = try? update(name) { state, _ in
+            guard var current = state else { return }
+            for index in current.leases.indices { current.leases[index].expiresAt = date.addingTimeInterval(-0.001) }
+            state = current
+        }
+    }
+
+    /// Deletes the stored state of `name` entirely, fencing counter included.
+    public func deleteLock(_ name: LockName) {
+        _ = try? update(name) { state, _ in state = nil }
+    }
+
+    /// Replaces the stored state of `name`, as an out-of-band writer would.
+    public func replaceState(of name: LockName, with newState: LockState?) {
+        _ = try? update(name) { state, _ in state = newState }
+    }
+
+    /// The raw stored state of `name`, expired leases included.
+    public func rawState(of name: LockName) -> LockState? {
+        locks.withLock { $0[name] }
+    }
+}
+
+/// A settable clock for ``MemoryLockStore``: tests move time forward instead of sleeping.
+public final class ManualTime: Sendable {
+    private let current: Mutex<Date>
+
+    /// Starts at `start`.
+    public init(start: Date = Date(timeIntervalSince1970: 1_700_000_000)) { current = Mutex(start) }
+
+    /// The current time.
+    public var now: Date { current.withLock { $0 } }
+
+    /// Moves time forward by `duration`.
+    public func advance(by duration: Duration) {
+        current.withLock { $0 = $0.addingTimeInterval(duration.timeInterval) }
+    }
+}

@@ -1,0 +1,172 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Lockheed: a distributed-locking framework. The core knows no backend; each backend is
+// its own library product under Backends/, and every backend runs the one conformance suite.
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+
+let package = Package(
+    name: "Lockheed",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LockheedCore", targets: ["LockheedCore"]),
+        .library(name: "LockheedMemory", targets: ["LockheedMemory"]),
+        .library(name: "LockheedSQLite", targets: ["LockheedSQLite"]),
+        .library(name: "LockheedRedis", targets: ["LockheedRedis"]),
+        .library(name: "LockheedKubernetes", targets: ["LockheedKubernetes"]),
+        .library(name: "Lockheed", targets: ["Lockheed"]),
+        .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
+        .library(name: "KubernetesAPIDouble", targets: ["KubernetesAPIDouble"]),
+        .executable(name: "lockheed", targets: ["LockheedCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        // MARK: Core and the conformance suite
+        .target(name: "LockheedCore", dependencies: [log, metrics], swiftSettings: strict),
+        .target(
+            name: "LockheedConformance",
+            dependencies: ["LockheedCore"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedCoreTests",
+            dependencies: ["LockheedCore", "LockheedMemory"],
+            swiftSettings: strict
+        ),
+
+        // MARK: In-memory backend
+        .target(
+            name: "LockheedMemory",
+            dependencies: ["LockheedCore"],
+            path: "Backends/Memory/Sources/LockheedMemory",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedMemoryTests",
+            dependencies: ["LockheedMemory", "LockheedConformance"],
+            path: "Backends/Memory/Tests/LockheedMemoryTests",
+            swiftSettings: strict
+        ),
+
+        // MARK: SQLite backend
+        .systemLibrary(
+            name: "CSQLite",
+            path: "Backends/SQLite/Sources/CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "LockheedSQLite",
+            dependencies: ["LockheedCore", "CSQLite", log],
+            path: "Backends/SQLite/Sources/LockheedSQLite",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "SQLiteContender",
+            dependencies: ["LockheedSQLite", "LockheedConformance"],
+            path: "Backends/SQLite/Tests/SQLiteContender",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedSQLiteTests",
+            dependencies: ["LockheedSQLite", "LockheedConformance", "CSQLite", "SQLiteContender"],
+            path: "Backends/SQLite/Tests/LockheedSQLiteTests",
+            swiftSettings: strict
+        ),
+
+        // MARK: Redis backend
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Backends/Redis/Sources/CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "LockheedRedis",
+            dependencies: ["LockheedCore", "CHiredis", log],
+            path: "Backends/Redis/Sources/LockheedRedis",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "RedisContender",
+            dependencies: ["LockheedRedis", "LockheedConformance"],
+            path: "Backends/Redis/Tests/RedisContender",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedRedisTests",
+            dependencies: ["LockheedRedis", "LockheedConformance", "RedisContender"],
+            path: "Backends/Redis/Tests/LockheedRedisTests",
+            swiftSettings: strict
+        ),
+
+        // MARK: Kubernetes backend
+        .target(
+            name: "LockheedKubernetes",
+            dependencies: [
+                "LockheedCore", log,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Backends/Kubernetes/Sources/LockheedKubernetes",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "KubernetesAPIDouble",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Backends/Kubernetes/Sources/KubernetesAPIDouble",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedKubernetesTests",
+            dependencies: ["LockheedKubernetes", "KubernetesAPIDouble", "LockheedConformance"],
+            path: "Backends/Kubernetes/Tests/LockheedKubernetesTests",
+            swiftSettings: strict
+        ),
+
+        // MARK: Umbrella (backend selection by URL) and the `lockheed` command
+        .target(
+            name: "Lockheed",
+            dependencies: [
+                "LockheedCore", "LockheedMemory", "LockheedSQLite", "LockheedRedis",
+                "LockheedKubernetes",
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "LockheedCLI",
+            dependencies: [
+                "Lockheed", log,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedCLITests",
+            dependencies: ["Lockheed", "LockheedConformance", "LockheedCLI"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,68 @@
+import LockheedCore
+
+/// What a backend's test target provides to run the conformance suite: a fresh, isolated store
+/// per test, more clients on it, and fault hooks that change it out of band.
+///
+/// A fixture that lacks a hook leaves its capability out, and the cases that need it are
+/// skipped for that backend with a visible note (tooz's style).
+public protocol ConformanceFixture: Sendable {
+    /// What this fixture (and its backend) can do.
+    var capabilities: ConformanceCapabilities { get }
+
+    /// A new client of the same isolated store, as another program instance would have.
+    func makeLocker() async throws -> any Locker
+
+    /// Makes every lease of `name` expire now, as if its holders had stopped renewing.
+    func expireLeases(of name: LockName) async throws
+
+    /// Deletes `name`'s stored state out of band (an operator deleting the object).
+    func deleteLock(_ name: LockName) async throws
+
+    /// Writes state for `name` that the backend cannot parse.
+    func corruptState(of name: LockName) async throws
+
+    /// Releases whatever the fixture started (servers, files, namespaces).
+    func tearDown() async
+}
+
+extension ConformanceFixture {
+    /// Unsupported unless the fixture says otherwise.
+    public func expireLeases(of name: LockName) async throws { throw ConformanceUnsupported.hook("expireLeases") }
+    /// Unsupported unless the fixture says otherwise.
+    public func deleteLock(_ name: LockName) async throws { throw ConformanceUnsupported.hook("deleteLock") }
+    /// Unsupported unless the fixture says otherwise.
+    public func corruptState(of name: LockName) async throws { throw ConformanceUnsupported.hook("corruptState") }
+    /// Nothing to release by default.
+    public func tearDown() async {}
+}
+
+/// Thrown by a default fault hook that a fixture did not implement.
+public enum ConformanceUnsupported: Error, Sendable {
+    /// The named hook is not implemented.
+    case hook(String)
+}
+
+/// Features of a backend and hooks of its fixture that some conformance cases need.
+public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
+    /// The raw bits.
+    public let rawValue: Int
+    /// Creates a set from raw bits.
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// The backend supports shared locks.
+    public static let sharedLocks = ConformanceCapabilities(rawValue: 1 << 0)
+    /// ``ConformanceFixture/expireLeases(of:)`` works.
+    public static let expireHook = ConformanceCapabilities(rawValue: 1 << 1)
+    /// ``ConformanceFixture/deleteLock(_:)`` works.
+    public static let deleteHook = ConformanceCapabilities(rawValue: 1 << 2)
+    /// ``ConformanceFixture/corruptState(of:)`` works.
+    public static let corruptHook = ConformanceCapabilities(rawValue: 1 << 3)
+    /// Leases of a few hundred milliseconds expire on time (the backend's clock is this machine's
+    /// or close to it), so expiry can be tested by waiting.
+    public static let shortLeases = ConformanceCapabilities(rawValue: 1 << 4)
+
+    /// Everything.
+    public static let all: ConformanceCapabilities = [
+        .sharedLocks, .expireHook, .deleteHook, .corruptHook, .shortLeases,
+    ]
+}

@@ -1,0 +1,77 @@
+import Synchronization
+
+/// Wakes in-process waiters when a lock changes. Backends use it to make
+/// ``Locker/waitForChange(of:timeout:)`` return early after a local release.
+public final class ChangeNotifier: Sendable {
+    private enum Slot {
+        case waiting(CheckedContinuation<Void, Never>)
+        case cancelledEarly
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var slots: [LockName: [UInt64: Slot]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates a notifier with no waiters.
+    public init() {}
+
+    /// Wakes every task waiting on `name`.
+    public func notify(_ name: LockName) {
+        let woken = state.withLock { state in state.slots.removeValue(forKey: name) ?? [:] }
+        for case .waiting(let continuation) in woken.values { continuation.resume() }
+    }
+
+    /// Wakes every waiter of every lock.
+    public func notifyAll() {
+        let woken = state.withLock { state in
+            defer { state.slots.removeAll() }
+            return state.slots.values.flatMap(\.values)
+        }
+        for case .waiting(let continuation) in woken { continuation.resume() }
+    }
+
+    /// Returns on ``notify(_:)`` for `name` or after `timeout`; throws
+    /// ``LockheedError/cancelled`` when the task is cancelled.
+    public func wait(for name: LockName, timeout: Duration) async throws(LockheedError) {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.waitForNotification(name) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+        if Task.isCancelled { throw .cancelled }
+    }
+
+    private func waitForNotification(_ name: LockName) async {
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    if case .cancelledEarly = state.slots[name]?[id] {
+                        state.slots[name]?[id] = nil
+                        return true
+                    }
+                    state.slots[name, default: [:]][id] = .waiting(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation: CheckedContinuation<Void, Never>? = state.withLock { state in
+                if case .waiting(let continuation) = state.slots[name]?[id] {
+                    state.slots[name]?[id] = nil
+                    return continuation
+                }
+                state.slots[name, default: [:]][id] = .cancelledEarly
+                return nil
+            }
+            continuation?.resume()
+        }
+    }
+}

@@ -1,0 +1,401 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A named lock as one program holds it: options, the current lease, renewal, events.
+///
+/// ```swift
+/// let lock = try Lock("nightly-report", locker: locker)
+///     .duration(.seconds(30))
+///     .tags(["nightly"])
+///     .retry(.wait(upTo: .seconds(60)))
+/// try await lock.withLock { held in
+///     try await report.write(fencingToken: held.fencingToken)
+/// }
+/// ```
+///
+/// ``withLock(_:)`` is the safe form: it renews in a child task and cancels the body as soon as
+/// the lease is lost. ``acquire()`` and ``release()`` are the manual form; loss then arrives as
+/// a ``LockEvent/lost(_:)`` event and ``isHeld`` turns false. Call ``release()`` when done.
+public final class Lock: Sendable {
+    /// The lock's name.
+    public let name: LockName
+    /// This handle's holder identifier, unique per handle unless given.
+    public let holder: String
+    /// The backend.
+    public let locker: any Locker
+    /// Where events are logged.
+    public let logger: Logger
+
+    private struct State {
+        var options: LockOptions
+        var lease: Lease?
+        var keeper: Task<Void, Never>?
+        var subscribers: [UInt64: AsyncStream<LockEvent>.Continuation] = [:]
+        var nextSubscriber: UInt64 = 0
+        /// Until when, on this machine's monotonic clock, the lease is certainly still valid.
+        var validUntil: ContinuousClock.Instant?
+    }
+
+    private let state: Mutex<State>
+    private let metrics: LockMetrics
+
+    /// Creates an inactive lock handle; nothing is sent to the backend until ``acquire()``.
+    public init(
+        _ name: LockName,
+        locker: any Locker,
+        holder: String? = nil,
+        options: LockOptions = LockOptions(),
+        logger: Logger = Logger(label: "lockheed")
+    ) throws(LockheedError) {
+        let holder = holder ?? Lock.uniqueHolderID()
+        try Validation.validateHolder(holder)
+        self.name = name
+        self.holder = holder
+        self.locker = locker
+        var logger = logger
+        logger[metadataKey: "lock"] = "\(name)"
+        logger[metadataKey: "holder"] = "\(holder)"
+        logger[metadataKey: "backend"] = "\(locker.backendName)"
+        self.logger = logger
+        self.metrics = LockMetrics(backend: locker.backendName)
+        self.state = Mutex(State(options: options))
+    }
+
+    /// Creates an inactive lock handle, validating `name`.
+    public convenience init(
+        _ name: String,
+        locker: any Locker,
+        holder: String? = nil,
+        options: LockOptions = LockOptions(),
+        logger: Logger = Logger(label: "lockheed")
+    ) throws(LockheedError) {
+        try self.init(LockName(name), locker: locker, holder: holder, options: options, logger: logger)
+    }
+
+    deinit {
+        state.withLock { state in
+            state.keeper?.cancel()
+            for continuation in state.subscribers.values { continuation.finish() }
+        }
+    }
+
+    /// A holder id unique to this process and handle: `host-pid-random`.
+    public static func uniqueHolderID() -> String {
+        let host = ProcessInfo.processInfo.hostName.unicodeScalars
+            .map {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-")
+                    ? Character($0) : "-"
+            }
+        let prefix = String(String(host).prefix(200))
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return "\(prefix.isEmpty ? "host" : prefix)-\(ProcessInfo.processInfo.processIdentifier)-\(random)"
+    }
+
+    // MARK: Options
+
+    /// The options in force.
+    public var options: LockOptions { state.withLock { $0.options } }
+
+    /// Changes options; they apply from the next acquire or renewal.
+    @discardableResult
+    public func configure(_ update: (inout LockOptions) -> Void) -> Lock {
+        state.withLock { update(&$0.options) }
+        return self
+    }
+
+    /// Sets how long each grant or renewal lasts; `nil` for no expiry.
+    @discardableResult public func duration(_ duration: Duration?) -> Lock { configure { $0.duration = duration } }
+    /// Sets how often to renew (must be shorter than the duration).
+    @discardableResult public func renewInterval(_ interval: Duration?) -> Lock {
+        configure { $0.renewInterval = interval }
+    }
+    /// Adds tags to set on acquire.
+    @discardableResult public func tags(_ tags: [String]) -> Lock {
+        configure { options in for tag in tags where !options.tags.contains(tag) { options.tags.append(tag) } }
+    }
+    /// Replaces the lock's tags with this handle's tags on acquire.
+    @discardableResult public func resetTags(_ reset: Bool = true) -> Lock { configure { $0.resetTags = reset } }
+    /// Allows taking the lock over from other holders when its state matches `condition`.
+    @discardableResult public func force(if condition: Condition?) -> Lock { configure { $0.force = condition } }
+    /// Sets how acquiring retries a busy lock.
+    @discardableResult public func retry(_ policy: RetryPolicy) -> Lock { configure { $0.retry = policy } }
+    /// Makes this a shared lock admitting up to `maxHolders` holders.
+    @discardableResult public func shared(maxHolders: Int) -> Lock {
+        configure { $0.type = .shared(maxHolders: maxHolders) }
+    }
+    /// Sets whether ``acquire()`` renews in the background.
+    @discardableResult public func keepAlive(_ keepAlive: Bool) -> Lock { configure { $0.keepAlive = keepAlive } }
+
+    // MARK: State
+
+    /// The current lease, or `nil` when not held (never acquired, released, or lost).
+    public var lease: Lease? { state.withLock { $0.lease } }
+    /// Whether this handle holds a lease it has not lost.
+    public var isHeld: Bool { lease != nil }
+    /// The current lease's fencing token.
+    public var fencingToken: UInt64? { lease?.fencingToken }
+
+    // MARK: Operations
+
+    /// Acquires the lock, retrying as the options say, and (with `keepAlive`) renews it in the
+    /// background until ``release()`` or loss.
+    @discardableResult
+    public func acquire() async throws(LockheedError) -> Lease {
+        let lease = try await acquireWithRetry()
+        let options = self.options
+        if options.keepAlive, let interval = options.effectiveRenewInterval {
+            startBackgroundRenewal(every: interval)
+        }
+        return lease
+    }
+
+    /// Renews the lease now. Throws ``LockheedError/lost(_:holder:)`` (and emits
+    /// ``LockEvent/lost(_:)``) when it is gone; never re-acquires.
+    @discardableResult
+    public func renew() async throws(LockheedError) -> Lease {
+        guard isHeld else { throw .notHeld(name) }
+        let duration = options.duration
+        let sent = ContinuousClock.now
+        do {
+            let lease = try await locker.renew(name, holder: holder, duration: duration)
+            recordRenewal(lease, sent: sent, duration: duration)
+            return lease
+        } catch {
+            metrics.record("renew", succeeded: false, since: sent)
+            if case .lost = error { markLost(error) } else { emit(.renewFailed(error)) }
+            throw error
+        }
+    }
+
+    /// Stops background renewal and releases the lease. Idempotent.
+    public func release() async throws(LockheedError) {
+        await stopBackgroundRenewal()
+        let start = ContinuousClock.now
+        do {
+            _ = try await locker.release(name, holder: holder)
+            state.withLock {
+                $0.lease = nil
+                $0.validUntil = nil
+            }
+            metrics.record("release", succeeded: true, since: start)
+            emit(.released)
+        } catch {
+            metrics.record("release", succeeded: false, since: start)
+            emit(.releaseFailed(error))
+            throw error
+        }
+    }
+
+    /// Acquires the lock, runs `body` while renewing in a child task, and always releases.
+    ///
+    /// When the lease is lost (a renewal answers "not owner", or renewals keep failing until
+    /// the lease may have expired) `body` is cancelled before the lease can expire, and this
+    /// method throws ``LockheedError/lost(_:holder:)`` once `body` has returned.
+    public func withLock<T: Sendable>(_ body: @Sendable (HeldLock) async throws -> T) async throws -> T {
+        let lease = try await acquireWithRetry()
+        let held = HeldLock(name: name, holder: holder, lease: lease)
+        let interval = options.effectiveRenewInterval
+        let outcome: Result<T, any Error>
+        do {
+            let value = try await withoutActuallyEscaping(body) { body in
+                try await withThrowingTaskGroup(of: ScopedOutcome<T>.self) { group in
+                    group.addTask { .body(try await body(held)) }
+                    if let interval {
+                        group.addTask {
+                            try await self.keepAlive(every: interval)
+                            return .keeperStopped
+                        }
+                    }
+                    while let next = try await group.next() {
+                        if case .body(let value) = next {
+                            group.cancelAll()
+                            return value
+                        }
+                    }
+                    throw LockheedError.cancelled
+                }
+            }
+            outcome = .success(value)
+        } catch {
+            outcome = .failure(error)
+        }
+        do { try await release() } catch { logger.warning("release after withLock failed: \(error)") }
+        return try outcome.get()
+    }
+
+    /// A stream of this lock's events from now on; each call makes a new subscriber. Events
+    /// are also logged through ``logger`` and counted through swift-metrics.
+    public func events() -> AsyncStream<LockEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: LockEvent.self, bufferingPolicy: .bufferingNewest(256))
+        let id = state.withLock { state in
+            state.nextSubscriber += 1
+            state.subscribers[state.nextSubscriber] = continuation
+            return state.nextSubscriber
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    // MARK: Internals
+
+    private enum ScopedOutcome<T: Sendable>: Sendable {
+        case body(T)
+        case keeperStopped
+    }
+
+    private func acquireWithRetry() async throws(LockheedError) -> Lease {
+        let options = self.options
+        try options.validate()
+        let request = try AcquireRequest(
+            name: name, holder: holder, type: options.type, duration: options.duration,
+            tags: options.tags, resetTags: options.resetTags, force: options.force)
+        let start = ContinuousClock.now
+        var attempt = 0
+        while true {
+            attempt += 1
+            if Task.isCancelled { throw .cancelled }
+            let sent = ContinuousClock.now
+            do {
+                let lease = try await locker.acquire(request)
+                state.withLock {
+                    $0.lease = lease
+                    $0.validUntil = options.duration.map { sent + $0 }
+                }
+                metrics.record("acquire", succeeded: true, since: sent)
+                emit(.acquired(lease))
+                return lease
+            } catch {
+                metrics.record("acquire", succeeded: false, since: sent)
+                emit(.acquireFailed(error))
+                guard Self.isRetryable(error) else { throw error }
+                if let maxAttempts = options.retry.maxAttempts, attempt >= maxAttempts { throw error }
+                var delay = options.retry.delay(afterAttempt: attempt)
+                if let deadline = options.retry.deadline {
+                    let remaining = start + deadline - ContinuousClock.now
+                    if remaining <= .zero { throw error }
+                    delay = min(delay, remaining)
+                }
+                try await locker.waitForChange(of: name, timeout: delay)
+            }
+        }
+    }
+
+    private static func isRetryable(_ error: LockheedError) -> Bool {
+        switch error {
+        case .held, .typeMismatch, .unavailable, .timedOut: true
+        default: false
+        }
+    }
+
+    private func recordRenewal(_ lease: Lease, sent: ContinuousClock.Instant, duration: Duration?) {
+        state.withLock {
+            $0.lease = lease
+            $0.validUntil = duration.map { sent + $0 }
+        }
+        metrics.record("renew", succeeded: true, since: sent)
+        emit(.renewed(lease))
+    }
+
+    /// Renews every `interval` until cancelled (returns) or until the lease is lost (throws
+    /// ``LockheedError/lost(_:holder:)`` after emitting ``LockEvent/lost(_:)``).
+    ///
+    /// A failed renewal is retried every fifth of the interval. Loss is declared when a
+    /// renewal says "not owner", or when the lease's certain validity, measured on this
+    /// machine's monotonic clock from the last successful request, is about to run out.
+    private func keepAlive(every interval: Duration) async throws(LockheedError) {
+        emit(.maintainStarted)
+        defer { emit(.maintainStopped) }
+        var nextRenewal = ContinuousClock.now + interval
+        while true {
+            do { try await Task.sleep(until: nextRenewal, clock: .continuous) } catch { return }
+            let duration = options.duration
+            let margin = duration.map { max((($0 - interval) / 2), .milliseconds(1)) } ?? .zero
+            let sent = ContinuousClock.now
+            let validUntil = state.withLock { $0.validUntil }
+            let budget = validUntil.map { $0 - margin - sent } ?? interval
+            do throws(LockheedError) {
+                if budget <= .zero { throw LockheedError.timedOut("no renewal succeeded while the lease was valid") }
+                let lease = try await withTimeout(budget, "renewal") {
+                    [locker, name, holder] () throws(LockheedError) in
+                    try await locker.renew(name, holder: holder, duration: duration)
+                }
+                recordRenewal(lease, sent: sent, duration: duration)
+                nextRenewal = sent + interval
+            } catch {
+                if Task.isCancelled { return }
+                metrics.record("renew", succeeded: false, since: sent)
+                let lost: LockheedError = .lost(name, holder: holder)
+                if case .lost = error {
+                    markLost(error)
+                    throw error
+                }
+                emit(.renewFailed(error))
+                let retryAt = ContinuousClock.now + max(interval / 5, .milliseconds(5))
+                if let validUntil = state.withLock({ $0.validUntil }), retryAt >= validUntil - margin {
+                    markLost(lost)
+                    throw lost
+                }
+                nextRenewal = retryAt
+            }
+        }
+    }
+
+    private func startBackgroundRenewal(every interval: Duration) {
+        let task = Task { [self] in
+            do throws(LockheedError) { try await keepAlive(every: interval) } catch {}
+        }
+        let previous = state.withLock { state in
+            defer { state.keeper = task }
+            return state.keeper
+        }
+        previous?.cancel()
+    }
+
+    private func stopBackgroundRenewal() async {
+        let keeper = state.withLock { state in
+            defer { state.keeper = nil }
+            return state.keeper
+        }
+        keeper?.cancel()
+        await keeper?.value
+    }
+
+    private func markLost(_ error: LockheedError) {
+        state.withLock {
+            $0.lease = nil
+            $0.validUntil = nil
+        }
+        metrics.recordLoss()
+        emit(.lost(error))
+    }
+
+    private func emit(_ event: LockEvent) {
+        log(event)
+        let subscribers = state.withLock { Array($0.subscribers.values) }
+        for subscriber in subscribers { subscriber.yield(event) }
+    }
+
+    /// The default handler: every event goes to ``logger`` at a level fitting its gravity.
+    private func log(_ event: LockEvent) {
+        switch event {
+        case .acquired(let lease): logger.debug("acquired", metadata: ["token": "\(lease.fencingToken)"])
+        case .acquireFailed(let error):
+            if error.isTransient {
+                logger.debug("acquire refused: \(error)")
+            } else {
+                logger.warning("acquire failed: \(error)")
+            }
+        case .renewed: logger.trace("renewed")
+        case .renewFailed(let error): logger.warning("renewal failed: \(error)")
+        case .released: logger.debug("released")
+        case .releaseFailed(let error): logger.warning("release failed: \(error)")
+        case .maintainStarted: logger.trace("renewal started")
+        case .maintainStopped: logger.trace("renewal stopped")
+        case .lost(let error): logger.error("lease lost: \(error)")
+        case .debug(let message): logger.debug("\(message)")
+        }
+    }
+}
