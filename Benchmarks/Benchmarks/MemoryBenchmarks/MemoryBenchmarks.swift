@@ -1,0 +1,28 @@
+import Benchmark
+import LockheedCore
+import LockheedMemory
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
+
+    // The backend alone: one uncontended acquire + release through the Locker protocol.
+    Benchmark("memory: locker acquire+release (uncontended)") { benchmark in
+        let locker = MemoryLocker()
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            _ = try await locker.acquire(request)
+            _ = try await locker.release(request.name, holder: request.holder)
+        }
+    }
+
+    // The full handle: Lock.acquire + release, with events, metrics and validation (no keep-alive).
+    Benchmark("memory: Lock acquire+release (uncontended)") { benchmark in
+        let lock = try Lock("bench", locker: MemoryLocker()).keepAlive(false)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try await lock.acquire()
+            try await lock.release()
+        }
+    }
+}

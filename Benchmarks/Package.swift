@@ -1,0 +1,45 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks live in their own package so the library never depends on package-benchmark.
+// Run from this folder: swift package --disable-sandbox benchmark
+
+func benchmark(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [.product(name: "Benchmark", package: "benchmark")] + dependencies,
+        path: "Benchmarks/\(name)",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}
+
+let lockheed = "Lockheed"
+
+let package = Package(
+    name: "LockheedBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        benchmark("MemoryBenchmarks", [
+            .product(name: "LockheedCore", package: lockheed),
+            .product(name: "LockheedMemory", package: lockheed),
+        ]),
+        benchmark("SQLiteBenchmarks", [
+            .product(name: "LockheedCore", package: lockheed),
+            .product(name: "LockheedSQLite", package: lockheed),
+        ]),
+        benchmark("RedisBenchmarks", [
+            .product(name: "LockheedCore", package: lockheed),
+            .product(name: "LockheedRedis", package: lockheed),
+            .product(name: "LockheedConformance", package: lockheed),
+        ]),
+        benchmark("KubernetesBenchmarks", [
+            .product(name: "LockheedCore", package: lockheed),
+            .product(name: "LockheedKubernetes", package: lockheed),
+            .product(name: "KubernetesAPIDouble", package: lockheed),
+        ]),
+    ]
+)
