@@ -37,6 +37,10 @@ public protocol Locker: Sendable {
     ///
     /// Backends that cannot observe changes use the default, which just sleeps.
     func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError)
+
+    /// Closes connections and stops background work. Call once when done with the locker;
+    /// leases are left as they are (release them first).
+    func shutdown() async
 }
 
 extension Locker {
@@ -44,6 +48,9 @@ extension Locker {
     public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
         try await sleepCancellable(for: timeout)
     }
+
+    /// Nothing to close by default.
+    public func shutdown() async {}
 
     /// Lists every lock.
     public func list() async throws(LockheedError) -> [LockState] { try await list(matching: nil) }
