@@ -1,0 +1,164 @@
+import CHiredis
+import Glibc
+import LockheedCore
+
+/// One blocking hiredis connection. It is created, used and freed on a single dedicated
+/// thread (a pool worker or the subscriber), never on Swift's cooperative pool, so it is not
+/// `Sendable`.
+final class RedisConnection {
+    private let configuration: RedisConfiguration
+    private(set) var context: UnsafeMutablePointer<redisContext>?
+    /// The number of connections opened so far (for tests of reconnection).
+    private(set) var connectCount = 0
+
+    init(configuration: RedisConfiguration) {
+        self.configuration = configuration
+    }
+
+    deinit { close() }
+
+    /// Whether a usable socket is open.
+    var isConnected: Bool { context != nil }
+
+    /// The socket's file descriptor, or -1.
+    var fileDescriptor: Int32 { context?.pointee.fd ?? -1 }
+
+    /// Frees the context and closes the socket.
+    func close() {
+        if let context { redisFree(context) }
+        context = nil
+    }
+
+    /// Opens the socket when closed, authenticates and selects the database.
+    func connectIfNeeded() throws(LockheedError) {
+        if context != nil { return }
+        let host = configuration.host
+        guard let ctx = redisConnectWithTimeout(host, Int32(configuration.port), timeval(configuration.connectTimeout))
+        else { throw .unavailable("cannot allocate a redis context") }
+        if ctx.pointee.err != 0 {
+            let message = Self.errorString(ctx)
+            redisFree(ctx)
+            throw .unavailable("cannot connect to redis at \(host):\(configuration.port): \(message)")
+        }
+        redisSetTimeout(ctx, timeval(configuration.commandTimeout))
+        context = ctx
+        connectCount += 1
+        do throws(LockheedError) {
+            if let password = configuration.password {
+                var auth = ["AUTH"]
+                if let username = configuration.username { auth.append(username) }
+                auth.append(password)
+                try expectOK(try send(auth), what: "AUTH")
+            }
+            if configuration.database != 0 {
+                try expectOK(try send(["SELECT", String(configuration.database)]), what: "SELECT")
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    private func expectOK(_ reply: RedisValue, what: String) throws(LockheedError) {
+        if case .error(let message) = reply { throw Self.mapError(message) }
+    }
+
+    /// Sends one command and waits for its reply, reconnecting first when needed. A server
+    /// error reply is returned as ``RedisValue/error(_:)``; I/O failures close the connection
+    /// and throw `.unavailable` or `.timedOut`.
+    func command(_ arguments: [String]) throws(LockheedError) -> RedisValue {
+        try connectIfNeeded()
+        return try send(arguments)
+    }
+
+    private func send(_ arguments: [String]) throws(LockheedError) -> RedisValue {
+        guard let ctx = context else { throw .unavailable("not connected to redis") }
+        let raw: UnsafeMutableRawPointer? = Self.withArgv(arguments) { argc, argv, lengths in
+            redisCommandArgv(ctx, argc, argv, lengths)
+        }
+        guard let raw else {
+            let savedErrno = errno
+            let message = Self.errorString(ctx)
+            let code = ctx.pointee.err
+            close()
+            if code == REDIS_ERR_IO && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK) {
+                throw .timedOut(
+                    "redis command \(arguments.first ?? "") took longer than \(configuration.commandTimeout)")
+            }
+            throw .unavailable("redis connection failed: \(message)")
+        }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        return RedisValue(UnsafePointer(reply))
+    }
+
+    /// Reads one already-buffered reply, or `nil` when none is complete yet (subscriber use).
+    func bufferedReply() throws(LockheedError) -> RedisValue? {
+        guard let ctx = context else { throw .unavailable("not connected to redis") }
+        var raw: UnsafeMutableRawPointer?
+        if redisGetReplyFromReader(ctx, &raw) != REDIS_OK {
+            let message = Self.errorString(ctx)
+            close()
+            throw .unavailable("redis connection failed: \(message)")
+        }
+        guard let raw else { return nil }
+        defer { freeReplyObject(raw) }
+        return RedisValue(UnsafePointer(raw.assumingMemoryBound(to: redisReply.self)))
+    }
+
+    /// Reads what the socket has into hiredis's buffer (subscriber use, after `poll`).
+    func readSocket() throws(LockheedError) {
+        guard let ctx = context else { throw .unavailable("not connected to redis") }
+        if redisBufferRead(ctx) != REDIS_OK {
+            let message = Self.errorString(ctx)
+            close()
+            throw .unavailable("redis connection failed: \(message)")
+        }
+    }
+
+    // MARK: Helpers
+
+    private static func withArgv<T>(
+        _ arguments: [String],
+        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
+    ) -> T {
+        let copies: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        defer { for copy in copies { free(copy) } }
+        var pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
+        let lengths: [Int] = arguments.map { $0.utf8.count }
+        return pointers.withUnsafeMutableBufferPointer { argv in
+            lengths.withUnsafeBufferPointer { lengths in
+                body(Int32(arguments.count), argv.baseAddress!, lengths.baseAddress!)
+            }
+        }
+    }
+
+    private static func errorString(_ ctx: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: ctx.pointee.errstr) { bytes in
+            let end = bytes.firstIndex(of: 0) ?? bytes.count
+            return String(decoding: bytes[..<end], as: UTF8.self)
+        }
+    }
+
+    /// Maps a server error reply to the matching ``LockheedError``.
+    static func mapError(_ message: String) -> LockheedError {
+        if message.hasPrefix("WRONGPASS") || message.hasPrefix("NOAUTH") || message.contains("invalid password")
+            || message.contains("invalid username-password")
+        {
+            return .unauthorized("redis: \(message)")
+        }
+        if message.hasPrefix("NOPERM") { return .forbidden("redis: \(message)") }
+        if message.hasPrefix("LOADING") || message.hasPrefix("BUSY") || message.hasPrefix("MASTERDOWN")
+            || message.hasPrefix("TRYAGAIN")
+        {
+            return .unavailable("redis: \(message)")
+        }
+        return .backend("redis: \(message)")
+    }
+}
+
+/// A C `timeval` for a duration.
+func timeval(_ duration: Duration) -> Glibc.timeval {
+    let (seconds, attoseconds) = duration.components
+    return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+}

@@ -1,0 +1,228 @@
+/// A Lua script run with `EVALSHA`, falling back to `EVAL` when the server answers `NOSCRIPT`.
+struct RedisScript: Sendable {
+    /// The Lua source.
+    let source: String
+    /// The SHA-1 digest of the source, in lowercase hex, as `EVALSHA` names it.
+    let sha1: String
+
+    init(_ body: String) {
+        source = RedisScript.prelude + body
+        sha1 = SHA1.hex(of: Array(source.utf8))
+    }
+}
+
+/// The storage format, judged on the server.
+///
+/// A lock is two keys. `<prefix>:lock:<name>` is a hash with the fields `format` (`1`),
+/// `type` (`mutex` or `shared`), `max` (the holder limit), `tags` (comma-separated), `leases`
+/// (one line per lease: `holder acquiredMs expiresMs token`, `-1` for no expiry) and `version`
+/// (raised on every write; forced takeovers and conditional breaks compare it). Its TTL is the
+/// latest lease expiry plus the idle retention, so the keys of abandoned locks vanish by
+/// themselves; a lease without expiry makes it persistent. `<prefix>:fence:<name>` is the fencing
+/// counter (`INCR`), kept without TTL so tokens rise across releases, expiries and key expiry.
+///
+/// Every time is the server's (`TIME` inside the script), in milliseconds since 1970.
+extension RedisScript {
+    static let prelude = #"""
+        local function now_ms()
+          local t = redis.call('TIME')
+          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+        local function int(n) return string.format('%d', n) end
+        local function load(key)
+          local kind = redis.call('TYPE', key)['ok']
+          if kind == 'none' then return nil end
+          if kind ~= 'hash' then return nil, 'LOCKHEED_MALFORMED the key holds a ' .. kind .. ', not a lock hash' end
+          local h = redis.call('HMGET', key, 'format', 'type', 'max', 'tags', 'leases', 'version')
+          if h[1] ~= '1' then
+            local f = tonumber(h[1])
+            if f and f > 1 then return nil, 'LOCKHEED_INCOMPATIBLE lock format ' .. h[1] .. ' is newer than 1' end
+            return nil, 'LOCKHEED_MALFORMED missing or unknown format field'
+          end
+          local st = {kind = h[2], max = tonumber(h[3]), tags = h[4] or '', leases = {}, version = tonumber(h[6])}
+          if (st.kind ~= 'mutex' and st.kind ~= 'shared') or not st.max or st.max < 1 or not st.version then
+            return nil, 'LOCKHEED_MALFORMED bad type, max or version field'
+          end
+          for line in string.gmatch(h[5] or '', '[^\n]+') do
+            local holder, a, e, t = string.match(line, '^(%S+) (%d+) (%-?%d+) (%d+)$')
+            if not holder then return nil, 'LOCKHEED_MALFORMED bad lease line' end
+            table.insert(st.leases, {holder = holder, a = tonumber(a), e = tonumber(e), t = t})
+          end
+          return st
+        end
+        local function active(st, now)
+          local out = {}
+          for _, l in ipairs(st.leases) do
+            if l.e < 0 or l.e > now then table.insert(out, l) end
+          end
+          return out
+        end
+        local function lease_text(leases)
+          local lines = {}
+          for _, l in ipairs(leases) do
+            table.insert(lines, l.holder .. ' ' .. int(l.a) .. ' ' .. int(l.e) .. ' ' .. l.t)
+          end
+          return table.concat(lines, '\n')
+        end
+        local function save(key, st, now, retention)
+          local maxe, forever = 0, false
+          for _, l in ipairs(st.leases) do
+            if l.e < 0 then forever = true elseif l.e > maxe then maxe = l.e end
+          end
+          st.version = st.version + 1
+          redis.call('HSET', key, 'format', '1', 'type', st.kind, 'max', int(st.max), 'tags', st.tags,
+            'leases', lease_text(st.leases), 'version', int(st.version))
+          if forever then
+            redis.call('PERSIST', key)
+          else
+            local ttl = retention
+            if maxe > now then ttl = ttl + (maxe - now) end
+            redis.call('PEXPIRE', key, int(ttl))
+          end
+        end
+        local function dump(status, st, now, counter)
+          return {status, int(now), st.kind, int(st.max), st.tags, lease_text(active(st, now)), int(st.version),
+            counter or '0'}
+        end
+
+        """#
+
+    /// KEYS: lock, fence. ARGV: holder, kind, max, durationMs (-1: none), tags (comma-separated),
+    /// resetTags (0/1), retentionMs, expectedVersion (-1: plain acquire; else a forced takeover
+    /// valid only if the version is unchanged), channel, name.
+    /// Replies `{ok, now, acquiredMs, expiresMs, token}`, `{held|mismatch, state…}` or `{stale}`.
+    static let acquire = RedisScript(
+        #"""
+        local st, err = load(KEYS[1])
+        if err then return redis.error_reply(err) end
+        local now = now_ms()
+        local holder, kind, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
+        local dur, expected = tonumber(ARGV[4]), tonumber(ARGV[8])
+        if not st then st = {kind = kind, max = max, tags = '', leases = {}, version = 0} end
+        st.leases = active(st, now)
+        local exp = -1
+        if dur >= 0 then exp = now + dur end
+        if expected >= 0 then
+          if st.version ~= expected then return {'stale'} end
+          st.leases = {}
+          redis.call('PUBLISH', ARGV[9], ARGV[10])
+        end
+        local mine = nil
+        for _, l in ipairs(st.leases) do if l.holder == holder then mine = l end end
+        if mine then
+          mine.e = exp
+          if #st.leases == 1 then st.kind, st.max = kind, max end
+        else
+          if #st.leases > 0 then
+            local conflict = 'held'
+            if st.kind == 'shared' and kind == 'shared' then
+              if st.max ~= max then conflict = 'mismatch' elseif #st.leases < st.max then conflict = nil end
+            end
+            if conflict then return dump(conflict, st, now, redis.call('GET', KEYS[2])) end
+          end
+          if #st.leases == 0 then st.kind, st.max = kind, max end
+          mine = {holder = holder, a = now, e = exp, t = int(redis.call('INCR', KEYS[2]))}
+          table.insert(st.leases, mine)
+        end
+        if ARGV[6] == '1' then
+          st.tags = ARGV[5]
+        else
+          local tags = {}
+          if st.tags ~= '' then tags = {st.tags} end
+          for tag in string.gmatch(ARGV[5], '[^,]+') do
+            if not string.find(',' .. st.tags .. ',', ',' .. tag .. ',', 1, true) then table.insert(tags, tag) end
+          end
+          st.tags = table.concat(tags, ',')
+        end
+        save(KEYS[1], st, now, tonumber(ARGV[7]))
+        return {'ok', int(now), int(mine.a), int(mine.e), mine.t}
+        """#)
+
+    /// KEYS: lock. ARGV: holder, durationMs (-1: none), retentionMs.
+    /// Replies `{ok, now, acquiredMs, expiresMs, token}` or `{lost}`.
+    static let renew = RedisScript(
+        #"""
+        local st, err = load(KEYS[1])
+        if err then return redis.error_reply(err) end
+        if not st then return {'lost'} end
+        local now = now_ms()
+        local dur = tonumber(ARGV[2])
+        for _, l in ipairs(st.leases) do
+          if l.holder == ARGV[1] and (l.e < 0 or l.e > now) then
+            if dur >= 0 then l.e = now + dur else l.e = -1 end
+            save(KEYS[1], st, now, tonumber(ARGV[3]))
+            return {'ok', int(now), int(l.a), int(l.e), l.t}
+          end
+        end
+        return {'lost'}
+        """#)
+
+    /// KEYS: lock. ARGV: holder, retentionMs, channel, name. Replies 1 when a lease was removed.
+    static let release = RedisScript(
+        #"""
+        local st, err = load(KEYS[1])
+        if err then return redis.error_reply(err) end
+        if not st then return 0 end
+        for i, l in ipairs(st.leases) do
+          if l.holder == ARGV[1] then
+            table.remove(st.leases, i)
+            save(KEYS[1], st, now_ms(), tonumber(ARGV[2]))
+            redis.call('PUBLISH', ARGV[3], ARGV[4])
+            return 1
+          end
+        end
+        return 0
+        """#)
+
+    /// KEYS: lock. ARGV: expectedVersion (-1: unconditional), retentionMs, channel, name.
+    /// Replies `{ok, now, removedLeases}` or `{stale}`.
+    static let breakLock = RedisScript(
+        #"""
+        local st, err = load(KEYS[1])
+        if err then return redis.error_reply(err) end
+        local now = now_ms()
+        if not st then return {'ok', int(now), ''} end
+        local expected = tonumber(ARGV[1])
+        if expected >= 0 and st.version ~= expected then return {'stale'} end
+        local removed = active(st, now)
+        st.leases = {}
+        save(KEYS[1], st, now, tonumber(ARGV[2]))
+        redis.call('PUBLISH', ARGV[3], ARGV[4])
+        return {'ok', int(now), lease_text(removed)}
+        """#)
+
+    /// KEYS: lock and fence pairs. Replies `{now, entry…}`, one entry per pair: `{none}`,
+    /// `{malformed|incompatible, detail}` or `{ok, now, kind, max, tags, leases, version, counter}`.
+    static let read = RedisScript(
+        #"""
+        local now = now_ms()
+        local out = {int(now)}
+        for i = 1, #KEYS, 2 do
+          local st, err = load(KEYS[i])
+          if err then
+            if string.sub(err, 1, 21) == 'LOCKHEED_INCOMPATIBLE' then
+              table.insert(out, {'incompatible', err})
+            else
+              table.insert(out, {'malformed', err})
+            end
+          elseif not st then
+            table.insert(out, {'none'})
+          else
+            table.insert(out, dump('ok', st, now, redis.call('GET', KEYS[i + 1])))
+          end
+        end
+        return out
+        """#)
+
+    /// KEYS: lock. Makes every lease expire now (a test hook). Replies 1 when the lock existed.
+    static let expireLeases = RedisScript(
+        #"""
+        local st, err = load(KEYS[1])
+        if err then return redis.error_reply(err) end
+        if not st then return 0 end
+        local now = now_ms()
+        for _, l in ipairs(st.leases) do l.e = now - 1 end
+        save(KEYS[1], st, now, tonumber(ARGV[1]))
+        return 1
+        """#)
+}

@@ -1,0 +1,95 @@
+import CHiredis
+import Foundation
+import Glibc
+import LockheedCore
+
+/// Test support: a throwaway `redis-server` on a free loopback port, without persistence, in
+/// a temporary directory. Not for production use.
+///
+/// ```swift
+/// let server = try await RedisTestServer.start()
+/// let locker = try RedisLocker(configuration: server.configuration(keyPrefix: "t1"))
+/// …
+/// await server.stop()
+/// ```
+public struct RedisTestServer: Sendable {
+    /// The loopback port the server listens on.
+    public let port: Int
+    /// The server's working directory (its log is `redis.log` there).
+    public let directory: String
+    /// The server's process id.
+    public let pid: Int32
+    /// Extra `redis-server` arguments it was started with (e.g. `--requirepass`).
+    public let extraArguments: [String]
+    private let process: SpawnedProcess
+
+    /// Starts `redis-server` (found on `PATH`) on `port` (a free one by default) and returns
+    /// once it answers `PING`, or throws ``LockheedCore/LockheedError/unavailable(_:)``.
+    public static func start(port: Int? = nil, extraArguments: [String] = []) async throws(LockheedError)
+        -> RedisTestServer
+    {
+        let port = port ?? freeLoopbackTCPPort()
+        let template = NSTemporaryDirectory() + "lockheed-redis-XXXXXX"
+        var bytes = Array(template.utf8CString)
+        guard let made = mkdtemp(&bytes) else { throw .backend("cannot create a temporary directory") }
+        let directory = String(cString: made)
+        let arguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory,
+            ] + extraArguments
+        let process = try SpawnedProcess.spawn(
+            executable: "redis-server", arguments: arguments, outputPath: directory + "/redis.log")
+        let server = RedisTestServer(
+            port: port, directory: directory, pid: process.pid, extraArguments: extraArguments, process: process)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if server.answersPing() { return server }
+            var status: Int32 = 0
+            if waitpid(process.pid, &status, WNOHANG) == process.pid {
+                let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+                throw .unavailable("redis-server exited at start: \(log.suffix(500))")
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        await server.kill()
+        throw .unavailable("redis-server on port \(port) did not answer PING within 10 s")
+    }
+
+    /// A configuration for this server with `keyPrefix` (and other settings at their defaults).
+    public func configuration(keyPrefix: String = "lockheed") -> RedisConfiguration {
+        RedisConfiguration(host: "127.0.0.1", port: port, keyPrefix: keyPrefix)
+    }
+
+    /// Stops the server with `SIGTERM` and waits for it to exit.
+    public func stop() async {
+        process.signal(SIGTERM)
+        _ = await process.waitForExit()
+    }
+
+    /// Kills the server with `SIGKILL` (a crash) and waits for it to exit.
+    public func kill() async {
+        process.signal(SIGKILL)
+        _ = await process.waitForExit()
+    }
+
+    /// Starts a new server on the same port with the same arguments (after ``stop()`` or ``kill()``).
+    public func restart() async throws(LockheedError) -> RedisTestServer {
+        try await Self.start(port: port, extraArguments: extraArguments)
+    }
+
+    /// Whether a connection can be made and `PING` answered (authenticating with
+    /// `--requirepass` when the server was started with it).
+    public func answersPing() -> Bool {
+        var configuration = configuration()
+        configuration.connectTimeout = .milliseconds(500)
+        configuration.commandTimeout = .milliseconds(500)
+        if let index = extraArguments.firstIndex(of: "--requirepass"), index + 1 < extraArguments.count {
+            configuration.password = extraArguments[index + 1]
+        }
+        let connection = RedisConnection(configuration: configuration)
+        defer { connection.close() }
+        guard let reply = try? connection.command(["PING"]) else { return false }
+        return reply == .status("PONG")
+    }
+}
