@@ -72,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "LockheedSQLite",
-            dependencies: ["LockheedCore", "CSQLite", log],
+            dependencies: ["LockheedCore", "CSQLite", log, .product(name: "NIOPosix", package: "swift-nio")],
             path: "Backends/SQLite/Sources/LockheedSQLite",
             swiftSettings: strict
         ),
@@ -121,6 +121,7 @@ let package = Package(
                 "LockheedCore", log,
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -1,0 +1,181 @@
+import CSQLite
+import Foundation
+import LockheedCore
+
+/// A value bound to a statement parameter.
+enum SQLiteValue {
+    case integer(Int64)
+    case text(String)
+    case null
+}
+
+/// One result row; valid only inside the closure that receives it.
+struct SQLiteRow {
+    fileprivate let statement: OpaquePointer
+
+    /// The column's storage class (`SQLITE_INTEGER`, `SQLITE_TEXT`, `SQLITE_NULL`...).
+    func type(_ column: Int32) -> Int32 { sqlite3_column_type(statement, column) }
+
+    /// Whether the column is NULL.
+    func isNull(_ column: Int32) -> Bool { type(column) == SQLITE_NULL }
+
+    /// The column as an integer, or `nil` unless it is stored as one.
+    func integer(_ column: Int32) -> Int64? {
+        type(column) == SQLITE_INTEGER ? sqlite3_column_int64(statement, column) : nil
+    }
+
+    /// The column as text, or `nil` unless it is stored as text.
+    func text(_ column: Int32) -> String? {
+        guard type(column) == SQLITE_TEXT, let bytes = sqlite3_column_text(statement, column) else { return nil }
+        return String(cString: bytes)
+    }
+}
+
+/// One libsqlite3 connection and its prepared statements.
+///
+/// Not thread-safe and deliberately not `Sendable`: ``SQLiteLocker`` keeps it inside a `Mutex`
+/// and only touches it from its own worker thread.
+final class SQLiteConnection {
+    /// The database file.
+    let path: String
+    private let handle: OpaquePointer
+    private let busyTimeout: Duration
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens (creating if needed) the database file at `path`; nothing is read or written yet.
+    init(path: String, busyTimeout: Duration) throws(LockheedError) {
+        self.path = path
+        self.busyTimeout = busyTimeout
+        var db: OpaquePointer?
+        // NOMUTEX: this connection is never used by two threads at once (see SQLiteLocker).
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &db, flags, nil)
+        guard code == SQLITE_OK, let db else {
+            let error = Self.mapOpenError(code: code, errno: db.map { sqlite3_system_errno($0) } ?? 0, path: path)
+            sqlite3_close_v2(db)
+            throw error
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 0)
+        let milliseconds = min(busyTimeout.wholeMilliseconds, Int64(Int32.max))
+        sqlite3_busy_timeout(db, Int32(milliseconds))
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs `sql` (one statement) to completion.
+    func execute(_ sql: String, _ values: [SQLiteValue] = []) throws(LockheedError) {
+        _ = try query(sql, values) { _ in () }
+    }
+
+    /// Runs `sql` and maps every result row with `read`.
+    func query<T>(
+        _ sql: String, _ values: [SQLiteValue] = [], _ read: (SQLiteRow) throws(LockheedError) -> T
+    ) throws(LockheedError) -> [T] {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let code: Int32
+            switch value {
+            case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
+            case .text(let string): code = sqlite3_bind_text(statement, index, string, -1, transientDestructor)
+            case .null: code = sqlite3_bind_null(statement, index)
+            }
+            guard code == SQLITE_OK else { throw error(code, sql) }
+        }
+        var rows: [T] = []
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { return rows }
+            guard code == SQLITE_ROW else { throw error(code, sql) }
+            rows.append(try read(SQLiteRow(statement: statement)))
+        }
+    }
+
+    /// The single integer the query returns (a pragma, a count).
+    func integer(_ sql: String, _ values: [SQLiteValue] = []) throws(LockheedError) -> Int64 {
+        let rows = try query(sql, values) { row in row.integer(0) }
+        guard let first = rows.first, let value = first else {
+            throw .backend("\"\(sql)\" returned no integer on \(path)")
+        }
+        return value
+    }
+
+    /// Whether a transaction is open.
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` between `begin` (`BEGIN IMMEDIATE` or `BEGIN`) and `COMMIT`, rolling back if
+    /// it throws.
+    func transaction<T>(_ begin: String, _ body: () throws(LockheedError) -> T) throws(LockheedError) -> T {
+        try execute(begin)
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if isInTransaction { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func prepared(_ sql: String) throws(LockheedError) -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK, let statement else {
+            sqlite3_finalize(statement)
+            throw error(code, sql)
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Maps a failed call's result code to the error callers can act on.
+    func error(_ code: Int32, _ sql: String) -> LockheedError {
+        let message = String(cString: sqlite3_errmsg(handle))
+        switch code & 0xFF {
+        case SQLITE_BUSY, SQLITE_LOCKED:
+            return .timedOut(
+                "database \(path) stayed locked by another connection for longer than the busy timeout (\(busyTimeout)): \(message)"
+            )
+        case SQLITE_NOTADB:
+            return .incompatibleStorage("\(path) is not a SQLite database; it was left unchanged")
+        case SQLITE_CORRUPT:
+            return .incompatibleStorage("database \(path) is corrupt: \(message)")
+        case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:
+            return .forbidden("cannot write database \(path): \(message)")
+        case SQLITE_CANTOPEN:
+            return Self.mapOpenError(code: code, errno: sqlite3_system_errno(handle), path: path)
+        case SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL:
+            return .unavailable("I/O error on database \(path): \(message)")
+        case SQLITE_INTERRUPT:
+            return .cancelled
+        default:
+            return .backend("SQLite error \(code) on \(path) (\(sql)): \(message)")
+        }
+    }
+
+    private static func mapOpenError(code: Int32, errno: Int32, path: String) -> LockheedError {
+        let reason = errno != 0 ? String(cString: strerror(errno)) : String(cString: sqlite3_errstr(code))
+        switch errno {
+        case EACCES, EPERM, EROFS:
+            return .forbidden("cannot open database \(path): \(reason)")
+        case ENOENT, ENOTDIR:
+            return .unavailable("cannot open database \(path): its directory does not exist (\(reason))")
+        default:
+            return .unavailable("cannot open database \(path): \(reason)")
+        }
+    }
+}
+
+/// SQLite's `SQLITE_TRANSIENT`: the library copies the bound text before the call returns.
+private var transientDestructor: sqlite3_destructor_type {
+    unsafeBitCast(-1 as Int, to: sqlite3_destructor_type.self)
+}

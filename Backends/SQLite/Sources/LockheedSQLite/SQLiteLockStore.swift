@@ -1,0 +1,207 @@
+import Foundation
+import LockheedCore
+
+/// Reads and writes whole ``LockState`` values in the `locks` and `leases` tables of one
+/// connection. Used only on the locker's worker thread.
+final class SQLiteLockStore {
+    let connection: SQLiteConnection
+
+    /// Opens the file and brings its schema up to date.
+    init(path: String, configuration: SQLiteConfiguration) throws(LockheedError) {
+        connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
+        try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
+    }
+
+    /// Runs `body` on the stored state of `name` inside one `BEGIN IMMEDIATE` transaction:
+    /// read, transition, write what changed. Returns the result and whether the state changed.
+    func update<T>(
+        _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
+    ) throws(LockheedError) -> (T, changed: Bool) {
+        try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
+            // The clock is read once the write lock is held, so times follow the commit order.
+            let now = Date()
+            let before = try read(name)
+            var state = before
+            let result = try body(&state, now)
+            if let leases = state?.leases { state?.leases = leases.map(StoredTime.roundTripped) }
+            if state != before { try write(name, state, replacing: before) }
+            return (result, state != before)
+        }
+    }
+
+    /// The stored state of `name`, expired leases included.
+    func read(_ name: LockName) throws(LockheedError) -> LockState? {
+        let leases = try readLeases(of: name)
+        return try connection.query(
+            "SELECT kind, max_holders, tags, fencing_counter FROM locks WHERE name = ?1", [.text(name.rawValue)]
+        ) { row throws(LockheedError) in try decode(name, row: RowSlice(row: row, offset: 0), leases: leases) }.first
+    }
+
+    /// One consistent snapshot of every stored lock. A malformed lock is reported through
+    /// `malformed` and left out, so the others stay readable.
+    func readAll(malformed: (LockheedError) -> Void) throws(LockheedError) -> [LockState] {
+        try connection.transaction("BEGIN") { () throws(LockheedError) in
+            var leases: [String: [Lease]] = [:]
+            var badLeases: [String: LockheedError] = [:]
+            _ = try connection.query(
+                "SELECT lock, holder, acquired_at, expires_at, fencing_token FROM leases ORDER BY lock, fencing_token"
+            ) { row in
+                guard let lock = row.text(0) else { return }
+                do throws(LockheedError) {
+                    leases[lock, default: []].append(try decodeLease(row, offset: 1, lock: lock))
+                } catch {
+                    badLeases[lock] = error
+                }
+            }
+            let rows = try connection.query(
+                "SELECT name, kind, max_holders, tags, fencing_counter FROM locks ORDER BY name"
+            ) {
+                row throws(LockheedError) -> LockState? in
+                guard let raw = row.text(0), let name = try? LockName(raw) else {
+                    malformed(.backend("a stored lock has an invalid name: \(row.text(0) ?? "NULL")"))
+                    return nil
+                }
+                if let error = badLeases[raw] {
+                    malformed(error)
+                    return nil
+                }
+                do throws(LockheedError) {
+                    return try decode(name, row: RowSlice(row: row, offset: 1), leases: leases[raw] ?? [])
+                } catch {
+                    malformed(error)
+                    return nil
+                }
+            }
+            return rows.compactMap { $0 }
+        }
+    }
+
+    // MARK: Writing
+
+    private func write(_ name: LockName, _ state: LockState?, replacing before: LockState?) throws(LockheedError) {
+        guard let state else {
+            try connection.execute("DELETE FROM leases WHERE lock = ?1", [.text(name.rawValue)])
+            try connection.execute("DELETE FROM locks WHERE name = ?1", [.text(name.rawValue)])
+            return
+        }
+        if before?.type != state.type || before?.tags != state.tags || before?.fencingCounter != state.fencingCounter {
+            try connection.execute(
+                """
+                INSERT INTO locks (name, kind, max_holders, tags, fencing_counter) VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, max_holders = excluded.max_holders,
+                    tags = excluded.tags, fencing_counter = excluded.fencing_counter
+                """,
+                [
+                    .text(name.rawValue), .text(state.type.kind), .integer(Int64(state.type.capacity)),
+                    .text(Self.encodeTags(state.tags)), .integer(Int64(bitPattern: state.fencingCounter)),
+                ])
+        }
+        if before?.leases != state.leases {
+            try connection.execute("DELETE FROM leases WHERE lock = ?1", [.text(name.rawValue)])
+            for lease in state.leases {
+                try connection.execute(
+                    """
+                    INSERT INTO leases (lock, holder, acquired_at, expires_at, fencing_token)
+                    VALUES (?1, ?2, ?3, ?4, ?5)
+                    """,
+                    [
+                        .text(name.rawValue), .text(lease.holder), .integer(StoredTime.encode(lease.acquiredAt)),
+                        lease.expiresAt.map { .integer(StoredTime.encode($0)) } ?? .null,
+                        .integer(Int64(bitPattern: lease.fencingToken)),
+                    ])
+            }
+        }
+    }
+
+    /// Tags as a JSON array. Validated tags contain no quote, backslash or control character,
+    /// so no escaping is needed.
+    static func encodeTags(_ tags: [String]) -> String {
+        "[" + tags.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+    }
+
+    // MARK: Reading
+
+    private func readLeases(of name: LockName) throws(LockheedError) -> [Lease] {
+        try connection.query(
+            "SELECT holder, acquired_at, expires_at, fencing_token FROM leases WHERE lock = ?1 ORDER BY fencing_token",
+            [.text(name.rawValue)]
+        ) { row throws(LockheedError) in try decodeLease(row, offset: 0, lock: name.rawValue) }
+    }
+
+    private func decodeLease(_ row: SQLiteRow, offset: Int32, lock: String) throws(LockheedError) -> Lease {
+        func malformed(_ detail: String) -> LockheedError {
+            (try? LockName(lock)).map { .malformedState($0, detail: detail) }
+                ?? .backend("a stored lease names an invalid lock: \(lock)")
+        }
+        guard let holder = row.text(offset), (try? Validation.validateHolder(holder)) != nil else {
+            throw malformed("a lease has an invalid holder")
+        }
+        guard let acquired = row.integer(offset + 1) else { throw malformed("lease of \(holder): bad acquired_at") }
+        let expires = row.integer(offset + 2)
+        guard expires != nil || row.isNull(offset + 2) else {
+            throw malformed("lease of \(holder): bad expires_at")
+        }
+        guard let token = row.integer(offset + 3) else { throw malformed("lease of \(holder): bad fencing_token") }
+        return Lease(
+            holder: holder, acquiredAt: StoredTime.decode(acquired), expiresAt: expires.map(StoredTime.decode),
+            fencingToken: UInt64(bitPattern: token))
+    }
+
+    private func decode(_ name: LockName, row: RowSlice, leases: [Lease]) throws(LockheedError) -> LockState {
+        let kind = row.text(0)
+        guard let maxHolders = row.integer(1) else {
+            throw .malformedState(name, detail: "max_holders is not an integer")
+        }
+        let type: LockType
+        switch kind {
+        case "mutex": type = .mutex
+        case "shared" where maxHolders >= 1 && maxHolders <= Int64(Int32.max):
+            type = .shared(maxHolders: Int(maxHolders))
+        case "shared": throw .malformedState(name, detail: "shared lock with max_holders \(maxHolders)")
+        default: throw .malformedState(name, detail: "unknown kind \(kind.map { "\"\($0)\"" } ?? "NULL")")
+        }
+        guard let tagsText = row.text(2), let tags = Self.decodeTags(tagsText) else {
+            throw .malformedState(name, detail: "tags are not a JSON array of strings")
+        }
+        guard let counter = row.integer(3) else {
+            throw .malformedState(name, detail: "fencing_counter is not an integer")
+        }
+        let fencingCounter = UInt64(bitPattern: counter)
+        if let lease = leases.first(where: { $0.fencingToken > fencingCounter }) {
+            throw .malformedState(
+                name,
+                detail: "lease of \(lease.holder) has token \(lease.fencingToken) above the counter \(fencingCounter)")
+        }
+        return LockState(name: name, type: type, leases: leases, tags: tags, fencingCounter: fencingCounter)
+    }
+
+    private static func decodeTags(_ text: String) -> [String]? {
+        if text == "[]" { return [] }
+        return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
+    }
+}
+
+/// A row read from a column offset on.
+private struct RowSlice {
+    let row: SQLiteRow
+    let offset: Int32
+    func text(_ column: Int32) -> String? { row.text(offset + column) }
+    func integer(_ column: Int32) -> Int64? { row.integer(offset + column) }
+}
+
+/// Times are stored as whole microseconds since 1970 UTC.
+enum StoredTime {
+    /// The stored form of `date`.
+    static func encode(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+    /// The date a stored value stands for.
+    static func decode(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
+
+    /// `lease` with its times as they read back from storage, so callers see the same values
+    /// whether a lease is returned by a write or read later.
+    static func roundTripped(_ lease: Lease) -> Lease {
+        var copy = lease
+        copy.acquiredAt = decode(encode(lease.acquiredAt))
+        copy.expiresAt = lease.expiresAt.map { decode(encode($0)) }
+        return copy
+    }
+}
