@@ -1,0 +1,178 @@
+import AsyncHTTPClient
+import Foundation
+import LockheedCore
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+extension KubernetesLocker {
+    /// Returns when the lock's ConfigMap changes (a watch on that one object, resumed from the
+    /// last seen resourceVersion, re-listed after 410 Gone), when a lease in it reaches its expiry
+    /// (expiry writes nothing, so no event would come), when this locker changes it, or after
+    /// `timeout`. Polls every ``KubernetesConfiguration/pollInterval`` when watching fails.
+    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
+        let start = ContinuousClock.now
+        let until = nextExpiry(of: name).map { min(start + timeout, $0) } ?? start + timeout
+        let remaining = until - ContinuousClock.now
+        guard remaining > .zero else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await self.notifier.wait(for: name, timeout: remaining) }
+            group.addTask { await self.watchForChange(of: name, until: until) }
+            await group.next()
+            group.cancelAll()
+        }
+        if Task.isCancelled { throw .cancelled }
+    }
+
+    /// When, on the monotonic clock, the first active lease of the cached object expires.
+    private func nextExpiry(of name: LockName) -> ContinuousClock.Instant? {
+        guard let json = cache.withLock({ $0[name] }), let object = ConfigMapObject(json: json),
+            let record = try? record(in: object, name: name)
+        else { return nil }
+        let now = Date()
+        let instant = ContinuousClock.now
+        let state = expiry.state(of: record, name: name, now: now, instant: instant)
+        let soonest = state.activeLeases(at: now).compactMap(\.expiresAt).min()
+        // A little after the expiry, so the retried acquire sees it expired.
+        return soonest.map { instant + .seconds($0.timeIntervalSince(now)) + .milliseconds(5) }
+    }
+
+    /// Watches until the object changes or `until`; falls back to polling when watches fail.
+    private func watchForChange(of name: LockName, until: ContinuousClock.Instant) async {
+        let fieldSelector = "metadata.name=\(configMapName(of: name))"
+        var known = cache.withLock { $0[name] }.flatMap { ConfigMapObject(json: $0)?.resourceVersion }
+        var from = known
+        var failures = 0
+        while ContinuousClock.now < until, !Task.isCancelled {
+            if from == nil {
+                // No version to resume from: list the one object to get the collection's version.
+                guard let listed = try? await listOne(fieldSelector: fieldSelector, name: name) else {
+                    failures += 1
+                    if failures >= 2 { break }
+                    continue
+                }
+                if known != nil, listed.objectVersion != known { return }
+                known = listed.objectVersion
+                from = listed.listVersion
+            }
+            switch await watchOnce(
+                name: name, fieldSelector: fieldSelector, from: from ?? "", known: known, until: until)
+            {
+            case .changed: return
+            case .resume(let version):
+                from = version
+                failures = 0
+            case .gone:
+                from = nil
+            case .failed:
+                failures += 1
+                if failures >= 2 { break }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            if failures >= 2 { break }
+        }
+        await poll(name: name, known: known, until: until)
+    }
+
+    private enum WatchOutcome {
+        case changed
+        case resume(String)
+        case gone
+        case failed
+    }
+
+    private func watchOnce(
+        name: LockName, fieldSelector: String, from: String, known: String?, until: ContinuousClock.Instant
+    ) async -> WatchOutcome {
+        let remaining = until - ContinuousClock.now
+        let seconds = max(
+            1, min(Int(remaining.components.seconds) + 1, Int(configuration.watchTimeout.components.seconds)))
+        let query = [
+            ("watch", "1"), ("fieldSelector", fieldSelector), ("resourceVersion", from),
+            ("allowWatchBookmarks", "true"), ("timeoutSeconds", String(seconds)),
+        ]
+        guard
+            let response = try? await api.stream(
+                path: api.collectionPath, query: query, deadline: remaining + .milliseconds(50))
+        else { return .failed }
+        if response.status.code == 410 { return .gone }
+        guard response.status.code == 200 else { return .failed }
+        var version = from
+        var pending: [UInt8] = []
+        do {
+            for try await chunk in response.body {
+                pending.append(contentsOf: chunk.readableBytesView)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = Data(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                    guard !line.isEmpty else { continue }
+                    switch handle(event: line, name: name, known: known) {
+                    case .changed: return .changed
+                    case .gone: return .gone
+                    case .resume(let newVersion): version = newVersion
+                    case .failed: return .failed
+                    }
+                }
+            }
+        } catch {
+            return ContinuousClock.now >= until ? .resume(version) : .failed
+        }
+        return .resume(version)
+    }
+
+    /// Interprets one watch event line.
+    private func handle(event line: Data, name: LockName, known: String?) -> WatchOutcome {
+        guard let event = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+            let type = event["type"] as? String, let object = event["object"] as? [String: Any]
+        else { return .failed }
+        let version = (object["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
+        switch type {
+        case "ADDED", "MODIFIED":
+            if version == known { return .resume(version) }
+            if let json = try? JSONSerialization.data(withJSONObject: object) { remember(name, json: json) }
+            return .changed
+        case "DELETED":
+            forget(name)
+            return .changed
+        case "BOOKMARK":
+            return .resume(version)
+        case "ERROR":
+            return (object["code"] as? Int) == 410 ? .gone : .failed
+        default:
+            return .failed
+        }
+    }
+
+    /// Lists the one object by field selector: its version and the list's.
+    private func listOne(fieldSelector: String, name: LockName) async throws(LockheedError)
+        -> (objectVersion: String?, listVersion: String)
+    {
+        let response = try await api.send(
+            .GET, path: api.collectionPath, query: [("fieldSelector", fieldSelector)], verb: "list",
+            resource: "configmaps")
+        guard response.status == 200,
+            let list = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
+            let listVersion = (list["metadata"] as? [String: Any])?["resourceVersion"] as? String
+        else { throw response.error(verb: "list", resource: "configmaps", namespace: configuration.namespace) }
+        let item = (list["items"] as? [[String: Any]])?.first
+        if let item, let json = try? JSONSerialization.data(withJSONObject: item) { remember(name, json: json) }
+        let objectVersion = (item?["metadata"] as? [String: Any])?["resourceVersion"] as? String
+        return (objectVersion, listVersion)
+    }
+
+    /// The fallback: GET every poll interval until the version differs from `known` or `until`.
+    private func poll(name: LockName, known: String?, until: ContinuousClock.Instant) async {
+        while !Task.isCancelled {
+            let remaining = until - ContinuousClock.now
+            guard remaining > .zero else { return }
+            try? await Task.sleep(for: min(remaining, configuration.pollInterval))
+            guard ContinuousClock.now < until, !Task.isCancelled else { return }
+            do {
+                let object = try await fetch(name)
+                if object?.resourceVersion != known { return }
+            } catch {
+                continue  // unreachable for now: keep waiting until the deadline
+            }
+        }
+    }
+}

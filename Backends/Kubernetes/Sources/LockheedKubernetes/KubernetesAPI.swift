@@ -1,0 +1,190 @@
+import AsyncHTTPClient
+import Foundation
+import LockheedCore
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Synchronization
+
+/// The REST calls a locker makes, with authentication, retries of transient failures and typed
+/// errors. Owns its `HTTPClient`; call ``shutdown()`` once.
+final class KubernetesAPI: Sendable {
+    let configuration: KubernetesConfiguration
+    let client: HTTPClient
+    private let tokens: TokenSource?
+    private let requests = Atomic<Int>(0)
+    private let isShutDown = Atomic<Bool>(false)
+
+    init(configuration: KubernetesConfiguration) throws(LockheedError) {
+        try configuration.validate()
+        self.configuration = configuration
+        tokens = TokenSource(configuration.authentication)
+        var http = HTTPClient.Configuration()
+        http.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: nil)
+        http.redirectConfiguration = .disallow
+        if configuration.server.hasPrefix("https://") {
+            http.tlsConfiguration = try Self.tlsConfiguration(configuration.tls)
+        }
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+    }
+
+    /// Requests sent so far, retries included.
+    var requestCount: Int { requests.load(ordering: .relaxed) }
+
+    func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
+        try? await client.shutdown()
+    }
+
+    /// The path of the ConfigMap collection of the configured namespace.
+    var collectionPath: String { "/api/v1/namespaces/\(configuration.namespace)/configmaps" }
+
+    /// Sends one request, retrying 429, 5xx, dropped connections and timeouts with jittered
+    /// exponential backoff (honouring `Retry-After`), then throwing ``LockheedError/unavailable(_:)``.
+    /// Answers other than those come back as they are, for the caller to interpret.
+    func send(
+        _ method: HTTPMethod, path: String, query: [(String, String)] = [], body: Data? = nil, verb: String,
+        resource: String
+    ) async throws(LockheedError) -> APIResponse {
+        var lastProblem = ""
+        var reauthenticated = false
+        var attempt = 0
+        while attempt < configuration.maxAttempts {
+            attempt += 1
+            if Task.isCancelled { throw .cancelled }
+            let request = try makeRequest(method, path: path, query: query, body: body)
+            requests.add(1, ordering: .relaxed)
+            var retryAfter: Duration?
+            do {
+                let response = try await client.execute(request, timeout: .init(configuration.requestTimeout))
+                let data = try await response.body.collect(upTo: 16 << 20)
+                let answer = APIResponse(status: Int(response.status.code), body: Data(data.readableBytesView))
+                switch answer.status {
+                case 401 where tokens?.isFile == true && !reauthenticated:
+                    // The token may have rotated between our stat and the server's check.
+                    tokens?.invalidate()
+                    reauthenticated = true
+                    attempt -= 1
+                    continue
+                case 429, 500, 502, 503, 504:
+                    lastProblem = "HTTP \(answer.status): \(answer.apiStatus.message ?? "")"
+                    if let header = response.headers.first(name: "Retry-After"), let seconds = Int(header) {
+                        retryAfter = .seconds(min(max(seconds, 0), 30))
+                    }
+                    if attempt >= configuration.maxAttempts {
+                        throw answer.error(verb: verb, resource: resource, namespace: configuration.namespace)
+                    }
+                default:
+                    return answer
+                }
+            } catch let error as LockheedError {
+                throw error
+            } catch {
+                if Task.isCancelled { throw .cancelled }
+                if error is NIOSSLError || error is BoringSSLError {
+                    throw .unavailable("TLS with \(configuration.server) failed: \(error)")
+                }
+                lastProblem = Self.describe(error)
+            }
+            if attempt < configuration.maxAttempts {
+                try await sleepCancellable(for: retryAfter ?? Self.backoff(attempt: attempt))
+            }
+        }
+        throw .unavailable(
+            "\(verb) \(resource) failed \(configuration.maxAttempts) times against \(configuration.server): \(lastProblem)"
+        )
+    }
+
+    /// Opens a streaming request (a watch); the caller reads the body. Not retried.
+    func stream(path: String, query: [(String, String)], deadline: Duration) async throws(LockheedError)
+        -> HTTPClientResponse
+    {
+        let request = try makeRequest(.GET, path: path, query: query, body: nil)
+        requests.add(1, ordering: .relaxed)
+        do {
+            return try await client.execute(request, timeout: .init(deadline))
+        } catch {
+            if Task.isCancelled { throw .cancelled }
+            throw .unavailable("watch on \(configuration.server) failed: \(Self.describe(error))")
+        }
+    }
+
+    private func makeRequest(_ method: HTTPMethod, path: String, query: [(String, String)], body: Data?)
+        throws(LockheedError) -> HTTPClientRequest
+    {
+        var url = configuration.baseURL + path
+        if !query.isEmpty {
+            url += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "lockheed-swift")
+        if let tokens {
+            request.headers.add(name: "Authorization", value: "Bearer \(try tokens.token())")
+        }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        return request
+    }
+
+    private static let unreserved = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    private static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// 100 ms doubling per attempt up to 2 s, with full jitter down to half.
+    static func backoff(attempt: Int) -> Duration {
+        let base = min(100.0 * pow(2.0, Double(attempt - 1)), 2000.0)
+        return .milliseconds(Int64(base * Double.random(in: 0.5...1.0)))
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout: return "the request timed out"
+            case .connectTimeout: return "connecting timed out"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+
+    private static func tlsConfiguration(_ options: KubernetesConfiguration.TLSOptions) throws(LockheedError)
+        -> TLSConfiguration
+    {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do {
+            if let ca = options.certificateAuthorityPEM {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(ca))
+            }
+            if options.insecureSkipVerify {
+                tls.certificateVerification = .none
+            } else if options.serverName != nil {
+                // AsyncHTTPClient verifies the URL's host; with tls-server-name the chain is still
+                // verified against the CA, the host name check is skipped.
+                tls.certificateVerification = .noHostnameVerification
+            }
+            if let certificate = options.clientCertificatePEM, let key = options.clientKeyPEM {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificate).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
+            }
+        } catch {
+            throw .invalidConfiguration("cannot load the TLS certificates or key: \(error)")
+        }
+        return tls
+    }
+}
+
+extension TimeAmount {
+    /// The same span as a NIO `TimeAmount`.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
