@@ -38,7 +38,8 @@ let acquireCases: [ConformanceCase] = [
         let lock = try name("forever")
         let lease = try await a.acquire(request(lock, "holder-a", duration: nil))
         #expect(lease.expiresAt == nil)
-        #expect(try await lockheedError { try await b.acquire(request(lock, "holder-b")) }.isHeld)
+        let error3 = try await lockheedError { try await b.acquire(request(lock, "holder-b")) }
+        #expect(error3.isHeld)
         let renewed = try await a.renew(lock, holder: "holder-a", duration: nil)
         #expect(renewed.expiresAt == nil)
         #expect(renewed.fencingToken == lease.fencingToken)
@@ -53,7 +54,8 @@ let acquireCases: [ConformanceCase] = [
         try await fixture.expireLeases(of: lock)
         let new = try await b.acquire(request(lock, "holder-b"))
         #expect(new.fencingToken > old.fencingToken)
-        #expect(try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }.isLost)
+        let error4 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }
+        #expect(error4.isLost)
         let state = try #require(try await a.state(of: lock))
         #expect(state.leases.map(\.holder) == ["holder-b"], "a lost renew must never re-acquire")
     },
@@ -61,10 +63,12 @@ let acquireCases: [ConformanceCase] = [
         let (a, b) = try await twoLockers(fixture)
         let lock = try name("short")
         _ = try await a.acquire(request(lock, "holder-a", duration: .milliseconds(400)))
-        #expect(try await lockheedError { try await b.acquire(request(lock, "holder-b")) }.isHeld)
+        let error5 = try await lockheedError { try await b.acquire(request(lock, "holder-b")) }
+        #expect(error5.isHeld)
         try await Task.sleep(for: .milliseconds(900))
         _ = try await b.acquire(request(lock, "holder-b"))
-        #expect(try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(1)) }.isLost)
+        let error6 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(1)) }
+        #expect(error6.isLost)
     },
     ConformanceCase("the state of a lock never stored is nil") { fixture in
         let a = try await fixture.makeLocker()

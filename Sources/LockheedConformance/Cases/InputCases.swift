@@ -3,9 +3,10 @@ import LockheedCore
 import Testing
 
 let inputCases: [ConformanceCase] = [
-    ConformanceCase("invalid names, tags, holders, durations and conditions are typed errors before any backend call")
-    { fixture in
-        for bad in ["", "Upper", "under_score", "-leading", "trailing-", "a b", String(repeating: "a", count: 64), "ü"] {
+    ConformanceCase("invalid names, tags, holders, durations and conditions are typed errors before any backend call") {
+        fixture in
+        for bad in ["", "Upper", "under_score", "-leading", "trailing-", "a b", String(repeating: "a", count: 64), "ü"]
+        {
             #expect(throws: LockheedError.self, "name \"\(bad)\"") { try LockName(bad) }
         }
         #expect(try LockName(String(repeating: "a", count: 63)).rawValue.count == 63)

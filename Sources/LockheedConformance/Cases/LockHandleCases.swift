@@ -44,7 +44,9 @@ let lockHandleCases: [ConformanceCase] = [
         #expect(await eventually(within: .seconds(2)) { await !cancelledAt.values.isEmpty })
         let delay = try #require(await cancelledAt.values.first) - #require(await forcedAt.values.first)
         #expect(delay < interval * 2 + .seconds(1), "body cancelled \(delay) after the takeover")
-        #expect(try await b.state(of: lock.name)?.leases.map(\.holder) == ["holder-b"], "the loser must not release the winner")
+        #expect(
+            try await b.state(of: lock.name)?.leases.map(\.holder) == ["holder-b"],
+            "the loser must not release the winner")
     },
     ConformanceCase("a background-renewed lock reports loss as an event and stops being held") { fixture in
         let (a, b) = try await twoLockers(fixture)
@@ -76,7 +78,8 @@ let lockHandleCases: [ConformanceCase] = [
         #expect(try #require(renewed.expiresAt) >= #require(first.expiresAt))
         try await lock.release()
         try await lock.release()
-        #expect(try await lockheedError { try await lock.renew() } == .notHeld(lock.name))
+        let error7 = try await lockheedError { try await lock.renew() }
+        #expect(error7 == .notHeld(lock.name))
         _ = try await b.acquire(request(lock.name, "holder-b"))
     },
 ]

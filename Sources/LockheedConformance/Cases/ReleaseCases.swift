@@ -13,8 +13,9 @@ let releaseCases: [ConformanceCase] = [
         #expect(try await a.state(of: lock)?.leases.isEmpty ?? true)
         _ = try await b.acquire(request(lock, "holder-b"))
     },
-    ConformanceCase("a stale release after losing the lock does not delete the new holder's lease", requires: .expireHook)
-    { fixture in
+    ConformanceCase(
+        "a stale release after losing the lock does not delete the new holder's lease", requires: .expireHook
+    ) { fixture in
         let (a, b) = try await twoLockers(fixture)
         let lock = try name("stale-release")
         _ = try await a.acquire(request(lock, "holder-a"))
@@ -22,7 +23,8 @@ let releaseCases: [ConformanceCase] = [
         _ = try await b.acquire(request(lock, "holder-b"))
         _ = try await a.release(lock, holder: "holder-a")
         #expect(try await b.state(of: lock)?.leases.map(\.holder) == ["holder-b"])
-        #expect(try await lockheedError { try await a.acquire(request(lock, "holder-a")) }.isHeld)
+        let error8 = try await lockheedError { try await a.acquire(request(lock, "holder-a")) }
+        #expect(error8.isHeld)
     },
     ConformanceCase("renew after the lock was broken is lost and never re-acquires") { fixture in
         let (a, admin) = try await twoLockers(fixture)
@@ -30,7 +32,8 @@ let releaseCases: [ConformanceCase] = [
         _ = try await a.acquire(request(lock, "holder-a"))
         let removed = try await admin.breakLock(lock, if: nil)
         #expect(removed.map(\.holder) == ["holder-a"])
-        #expect(try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }.isLost)
+        let error9 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }
+        #expect(error9.isLost)
         #expect(try await admin.state(of: lock)?.leases.isEmpty ?? true)
     },
     ConformanceCase("break removes leases only when its condition matches") { fixture in

@@ -36,7 +36,8 @@ let retryCases: [ConformanceCase] = [
         _ = try await a.acquire(request(lockName, "holder-a"))
         let waiter = try Lock(lockName, locker: b).retry(.wait(upTo: .milliseconds(500)))
         let started = ContinuousClock.now
-        #expect(try await lockheedError { try await waiter.acquire() }.isHeld)
+        let error12 = try await lockheedError { try await waiter.acquire() }
+        #expect(error12.isHeld)
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(4), "gave up after \(elapsed)")
     },

@@ -12,7 +12,9 @@ let sharedCases: [ConformanceCase] = [
         }
         #expect(Set(tokens).count == 3)
         #expect(zip(tokens, tokens.dropFirst()).allSatisfy { $0 < $1 })
-        let full = try await lockheedError { try await locker.acquire(request(lock, "s4", type: .shared(maxHolders: 3))) }
+        let full = try await lockheedError {
+            try await locker.acquire(request(lock, "s4", type: .shared(maxHolders: 3)))
+        }
         #expect(Set(full.heldBy) == ["s1", "s2", "s3"])
         let state = try #require(try await locker.state(of: lock))
         #expect(state.type == .shared(maxHolders: 3))
@@ -20,13 +22,18 @@ let sharedCases: [ConformanceCase] = [
         #expect(try await locker.release(lock, holder: "s2"))
         _ = try await locker.acquire(request(lock, "s4", type: .shared(maxHolders: 3)))
     },
-    ConformanceCase("mutex and shared requests exclude each other; a different limit is a type mismatch", requires: .sharedLocks) {
+    ConformanceCase(
+        "mutex and shared requests exclude each other; a different limit is a type mismatch", requires: .sharedLocks
+    ) {
         fixture in
         let locker = try await fixture.makeLocker()
         let lock = try name("shared-mutex")
         _ = try await locker.acquire(request(lock, "s1", type: .shared(maxHolders: 2)))
-        #expect(try await lockheedError { try await locker.acquire(request(lock, "m1")) }.isHeld)
-        let mismatch = try await lockheedError { try await locker.acquire(request(lock, "s2", type: .shared(maxHolders: 5))) }
+        let error1 = try await lockheedError { try await locker.acquire(request(lock, "m1")) }
+        #expect(error1.isHeld)
+        let mismatch = try await lockheedError {
+            try await locker.acquire(request(lock, "s2", type: .shared(maxHolders: 5)))
+        }
         guard case .typeMismatch(_, let existing, let requested) = mismatch else {
             Issue.record("expected .typeMismatch, got \(mismatch)")
             return
@@ -35,7 +42,10 @@ let sharedCases: [ConformanceCase] = [
         #expect(requested == .shared(maxHolders: 5))
         _ = try await locker.release(lock, holder: "s1")
         _ = try await locker.acquire(request(lock, "m1"))
-        #expect(try await lockheedError { try await locker.acquire(request(lock, "s1", type: .shared(maxHolders: 2))) }.isHeld)
+        let error2 = try await lockheedError {
+            try await locker.acquire(request(lock, "s1", type: .shared(maxHolders: 2)))
+        }
+        #expect(error2.isHeld)
         #expect(try await locker.state(of: lock)?.type == .mutex)
     },
 ]

@@ -17,7 +17,9 @@ let tagCases: [ConformanceCase] = [
         let (a, b) = try await twoLockers(fixture)
         let lock = try name("tags-refused")
         _ = try await a.acquire(request(lock, "holder-a", tags: ["mine"]))
-        _ = try await lockheedError { try await b.acquire(request(lock, "holder-b", tags: ["theirs"], resetTags: true)) }
+        _ = try await lockheedError {
+            try await b.acquire(request(lock, "holder-b", tags: ["theirs"], resetTags: true))
+        }
         #expect(try await a.state(of: lock)?.tags == ["mine"])
     },
 ]

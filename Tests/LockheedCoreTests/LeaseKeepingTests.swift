@@ -1,0 +1,93 @@
+import Foundation
+import LockheedCore
+import LockheedMemory
+import Synchronization
+import Testing
+
+/// A locker whose renewals can be made to fail as an unreachable server would, around a real
+/// in-memory store: the only way to test the keeper's "renewals keep failing" path.
+final class UnreachableRenewals: Locker {
+    let inner: MemoryLocker
+    let failing = Mutex(false)
+    init(_ inner: MemoryLocker) { self.inner = inner }
+    var backendName: String { "flaky" }
+    var capabilities: LockerCapabilities { inner.capabilities }
+    func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease { try await inner.acquire(request) }
+    func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
+        if failing.withLock({ $0 }) { throw .unavailable("injected: server unreachable") }
+        return try await inner.renew(name, holder: holder, duration: duration)
+    }
+    func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
+        try await inner.release(name, holder: holder)
+    }
+    func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {
+        try await inner.breakLock(name, if: condition)
+    }
+    func state(of name: LockName) async throws(LockheedError) -> LockState? { try await inner.state(of: name) }
+    func list(matching condition: Condition?) async throws(LockheedError) -> [LockState] {
+        try await inner.list(matching: condition)
+    }
+}
+
+@Suite("Lease keeping")
+struct LeaseKeepingTests {
+    @Test("when renewals keep failing, the body is cancelled before the lease can expire")
+    func bodyCancelledBeforeExpiry() async throws {
+        let locker = UnreachableRenewals(MemoryLocker())
+        let duration = Duration.milliseconds(1200)
+        let lock = try Lock("flaky", locker: locker).duration(duration).renewInterval(.milliseconds(200))
+        let acquiredAt = Mutex<ContinuousClock.Instant?>(nil)
+        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let task = Task {
+            try await lock.withLock { _ in
+                acquiredAt.withLock { $0 = .now }
+                locker.failing.withLock { $0 = true }
+                do { try await Task.sleep(for: .seconds(30)) } catch { cancelledAt.withLock { $0 = .now } }
+            }
+        }
+        let result = await task.result
+        guard case .failure(let error as LockheedError) = result, case .lost = error else {
+            Issue.record("expected .lost, got \(result)")
+            return
+        }
+        let start = try #require(acquiredAt.withLock { $0 })
+        let cancelled = try #require(cancelledAt.withLock { $0 })
+        #expect(cancelled - start < duration, "cancelled \(cancelled - start) after acquiring; lease lasts \(duration)")
+        #expect(cancelled - start > .milliseconds(300), "transient failures are retried before giving up")
+    }
+
+    @Test("a lease that survives transient failures keeps the body running")
+    func transientFailuresAreTolerated() async throws {
+        let locker = UnreachableRenewals(MemoryLocker())
+        let lock = try Lock("blip", locker: locker).duration(.seconds(2)).renewInterval(.milliseconds(200))
+        let value = try await lock.withLock { held in
+            locker.failing.withLock { $0 = true }
+            try await Task.sleep(for: .milliseconds(450))
+            locker.failing.withLock { $0 = false }
+            try await Task.sleep(for: .milliseconds(2500))
+            return held.fencingToken
+        }
+        #expect(value == 1)
+    }
+}
+
+@Suite("Change notifier")
+struct ChangeNotifierTests {
+    @Test func notifyWakesWaiterEarly() async throws {
+        let notifier = ChangeNotifier()
+        let name = try LockName("n")
+        let start = ContinuousClock.now
+        async let waited: Void = notifier.wait(for: name, timeout: .seconds(10))
+        try await Task.sleep(for: .milliseconds(100))
+        notifier.notify(name)
+        try await waited
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test func timeoutReturnsWithoutNotification() async throws {
+        let notifier = ChangeNotifier()
+        let start = ContinuousClock.now
+        try await notifier.wait(for: LockName("n"), timeout: .milliseconds(100))
+        #expect(ContinuousClock.now - start >= .milliseconds(90))
+    }
+}
