@@ -1,0 +1,56 @@
+import Foundation
+import LockheedCore
+import LockheedMemory
+import Testing
+
+@Suite("Memory store")
+struct MemoryStoreTests {
+    @Test("injected time expires leases without sleeping")
+    func manualTimeExpiry() async throws {
+        let time = ManualTime()
+        let store = MemoryLockStore(now: { time.now })
+        let a = store.makeLocker()
+        let b = store.makeLocker()
+        let name = try LockName("manual-time")
+        let first = try await a.acquire(AcquireRequest(name: name, holder: "a", duration: .seconds(60)))
+        time.advance(by: .seconds(59))
+        await #expect(throws: LockheedError.self) {
+            try await b.acquire(AcquireRequest(name: name, holder: "b", duration: .seconds(60)))
+        }
+        time.advance(by: .seconds(1))
+        let second = try await b.acquire(AcquireRequest(name: name, holder: "b", duration: .seconds(60)))
+        #expect(second.fencingToken == first.fencingToken + 1)
+        await #expect(throws: LockheedError.lost(name, holder: "a")) {
+            try await a.renew(name, holder: "a", duration: .seconds(60))
+        }
+    }
+
+    @Test("lockers made from one store share locks; separate stores do not")
+    func storesIsolate() async throws {
+        let name = try LockName("isolated")
+        let request = try AcquireRequest(name: name, holder: "a", duration: .seconds(60))
+        _ = try await MemoryLocker().acquire(request)
+        let other = try AcquireRequest(name: name, holder: "b", duration: .seconds(60))
+        _ = try await MemoryLocker().acquire(other)
+        let store = MemoryLockStore()
+        _ = try await store.makeLocker().acquire(request)
+        await #expect(throws: LockheedError.self) { try await store.makeLocker().acquire(other) }
+    }
+
+    @Test("a release wakes a waiter at once instead of after its backoff")
+    func releaseWakesWaiter() async throws {
+        let store = MemoryLockStore()
+        let name = try LockName("wake")
+        let holder = store.makeLocker()
+        _ = try await holder.acquire(AcquireRequest(name: name, holder: "a", duration: .seconds(60)))
+        let waiter = try Lock(name, locker: store.makeLocker())
+            .retry(RetryPolicy(maxAttempts: nil, initialDelay: .seconds(5), maxDelay: .seconds(5), jitter: 0))
+            .keepAlive(false)
+        let task = Task { try await waiter.acquire() }
+        try await Task.sleep(for: .milliseconds(200))
+        let released = ContinuousClock.now
+        _ = try await holder.release(name, holder: "a")
+        _ = try await task.value
+        #expect(ContinuousClock.now - released < .seconds(2), "woken by the release, not the 5 s backoff")
+    }
+}
