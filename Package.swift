@@ -28,7 +28,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.7.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
@@ -46,7 +46,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedCoreTests",
-            dependencies: ["LockheedCore", "LockheedMemory"],
+            dependencies: [
+                "LockheedCore", "LockheedMemory",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
 
@@ -162,11 +165,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "LockheedCLITests",
-            dependencies: ["Lockheed", "LockheedConformance", "LockheedCLI"],
+            dependencies: ["Lockheed", "LockheedConformance", "LockheedRedis", "LockheedCLI"],
             swiftSettings: strict
         ),
     ]

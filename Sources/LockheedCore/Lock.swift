@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
@@ -41,12 +42,15 @@ public final class Lock: Sendable {
     private let metrics: LockMetrics
 
     /// Creates an inactive lock handle; nothing is sent to the backend until ``acquire()``.
+    ///
+    /// Metrics go to `metricsFactory`, by default the one bootstrapped in `MetricsSystem`.
     public init(
         _ name: LockName,
         locker: any Locker,
         holder: String? = nil,
         options: LockOptions = LockOptions(),
-        logger: Logger = Logger(label: "lockheed")
+        logger: Logger = Logger(label: "lockheed"),
+        metricsFactory: (any MetricsFactory)? = nil
     ) throws(LockheedError) {
         let holder = holder ?? Lock.uniqueHolderID()
         try Validation.validateHolder(holder)
@@ -58,7 +62,7 @@ public final class Lock: Sendable {
         logger[metadataKey: "holder"] = "\(holder)"
         logger[metadataKey: "backend"] = "\(locker.backendName)"
         self.logger = logger
-        self.metrics = LockMetrics(backend: locker.backendName)
+        self.metrics = LockMetrics(backend: locker.backendName, factory: metricsFactory ?? MetricsSystem.factory)
         self.state = Mutex(State(options: options))
     }
 
@@ -68,9 +72,12 @@ public final class Lock: Sendable {
         locker: any Locker,
         holder: String? = nil,
         options: LockOptions = LockOptions(),
-        logger: Logger = Logger(label: "lockheed")
+        logger: Logger = Logger(label: "lockheed"),
+        metricsFactory: (any MetricsFactory)? = nil
     ) throws(LockheedError) {
-        try self.init(LockName(name), locker: locker, holder: holder, options: options, logger: logger)
+        try self.init(
+            LockName(name), locker: locker, holder: holder, options: options, logger: logger,
+            metricsFactory: metricsFactory)
     }
 
     deinit {
