@@ -95,6 +95,11 @@ final class KubernetesAPI: Sendable {
         )
     }
 
+    /// ``send(_:path:query:body:verb:resource:)`` with the method by name, for tools and tests.
+    func send(method: String, path: String, body: Data? = nil) async throws(LockheedError) -> APIResponse {
+        try await send(HTTPMethod(rawValue: method), path: path, body: body, verb: method.lowercased(), resource: path)
+    }
+
     /// Opens a streaming request (a watch); the caller reads the body. Not retried.
     func stream(path: String, query: [(String, String)], deadline: Duration) async throws(LockheedError)
         -> HTTPClientResponse
