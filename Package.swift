@@ -170,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedCLITests",
-            dependencies: ["Lockheed", "LockheedConformance", "LockheedRedis", "LockheedCLI"],
+            dependencies: ["Lockheed", "LockheedConformance", "LockheedRedis", "KubernetesAPIDouble", "LockheedCLI"],
             swiftSettings: strict
         ),
     ]

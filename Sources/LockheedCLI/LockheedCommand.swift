@@ -1,0 +1,66 @@
+import ArgumentParser
+import Lockheed
+
+/// The `lockheed` command.
+@main
+struct LockheedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockheed",
+        abstract: "Distributed locks from the shell: flock(1) across processes, machines and clusters.",
+        discussion: """
+            The backend is chosen by --backend URL, else $LOCKHEED_BACKEND, else a config file
+            (--config FILE or $LOCKHEED_CONFIG, with a line `backend = URL`), else sqlite: (the file
+            $XDG_STATE_HOME/lockheed/locks.db, else ~/.local/state/lockheed/locks.db).
+
+            BACKEND URLS
+              sqlite:  sqlite:///PATH?busy_timeout=5s&synchronous=full
+              redis://[USER:PASSWORD@]HOST[:PORT][/DB]?prefix=P&timeout=2s&connect_timeout=2s&pool=4
+                (or the password in $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
+              kubernetes:  (in-cluster)   kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=P
+              memory:  (this process only; for trying things out)
+
+            EXAMPLES
+              lockheed exec demo -- sh -c 'echo holding; sleep 1'
+              lockheed exec --no-wait --backend redis://localhost:6379 deploy -- make deploy
+              lockheed list --where 'acquired and tags contains nightly' --format json
+              lockheed break deploy --if 'holder contains "ci-"' --yes
+
+            \(ExitStatus.helpText)
+            """,
+        subcommands: [Exec.self, List.self, Show.self, Release.self, Break.self])
+
+    /// Entry point: lets `--wait` go without a value, then runs the parsed command.
+    static func main() async {
+        await Self.main(ArgumentRewriting.optionalWaitValue(Array(CommandLine.arguments.dropFirst())))
+    }
+}
+
+/// Rewrites arguments before parsing.
+enum ArgumentRewriting {
+    /// `--wait` followed by something that is not a duration (or by nothing) becomes
+    /// `--wait=forever`, so `--wait [DURATION]` works; arguments after `--` are left alone.
+    static func optionalWaitValue(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                result += arguments[index...]
+                break
+            }
+            if argument == "--wait" {
+                let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+                if let next, next != "--", (try? DurationSyntax.parse(next)) != nil || next == "forever" {
+                    result += [argument, next]
+                    index += 2
+                    continue
+                }
+                result.append("--wait=forever")
+            } else {
+                result.append(argument)
+            }
+            index += 1
+        }
+        return result
+    }
+}
