@@ -143,7 +143,7 @@ final class RedisConnection {
     /// Maps a server error reply to the matching ``LockheedError``.
     static func mapError(_ message: String) -> LockheedError {
         if message.hasPrefix("WRONGPASS") || message.hasPrefix("NOAUTH") || message.contains("invalid password")
-            || message.contains("invalid username-password")
+            || message.contains("invalid username-password") || message.contains("unauthenticated")
         {
             return .unauthorized("redis: \(message)")
         }

@@ -70,6 +70,7 @@ public final class RedisLocker: Locker {
                     continue
                 }
                 waits.withLock { $0[name] = generation }
+                subscriber.start()  // so a retry's wait is likely subscribed before the release
                 if items.first?.text == "mismatch" {
                     throw .typeMismatch(name, existing: state.type, requested: request.type)
                 }

@@ -23,12 +23,26 @@ public struct RedisTestServer: Sendable {
     public let extraArguments: [String]
     private let process: SpawnedProcess
 
-    /// Starts `redis-server` (found on `PATH`) on `port` (a free one by default) and returns
-    /// once it answers `PING`, or throws ``LockheedCore/LockheedError/unavailable(_:)``.
+    /// Starts `redis-server` (found on `PATH`) on `port` (a free one by default, retried on a
+    /// clash) and returns once this very process answers `PING`, or throws
+    /// ``LockheedCore/LockheedError/unavailable(_:)``.
     public static func start(port: Int? = nil, extraArguments: [String] = []) async throws(LockheedError)
         -> RedisTestServer
     {
-        let port = port ?? freeLoopbackTCPPort()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do throws(LockheedError) {
+                return try await launch(port: port ?? freeLoopbackTCPPort(), extraArguments: extraArguments)
+            } catch {
+                guard port == nil, attempt < 5, case .unavailable(let message) = error,
+                    message.contains("Address already in use")
+                else { throw error }
+            }
+        }
+    }
+
+    private static func launch(port: Int, extraArguments: [String]) async throws(LockheedError) -> RedisTestServer {
         let template = NSTemporaryDirectory() + "lockheed-redis-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard let made = mkdtemp(&bytes) else { throw .backend("cannot create a temporary directory") }
@@ -44,12 +58,12 @@ public struct RedisTestServer: Sendable {
             port: port, directory: directory, pid: process.pid, extraArguments: extraArguments, process: process)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if server.answersPing() { return server }
             var status: Int32 = 0
             if waitpid(process.pid, &status, WNOHANG) == process.pid {
                 let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
                 throw .unavailable("redis-server exited at start: \(log.suffix(500))")
             }
+            if await server.answersPing() { return server }
             try? await Task.sleep(for: .milliseconds(20))
         }
         await server.kill()
@@ -78,18 +92,21 @@ public struct RedisTestServer: Sendable {
         try await Self.start(port: port, extraArguments: extraArguments)
     }
 
-    /// Whether a connection can be made and `PING` answered (authenticating with
-    /// `--requirepass` when the server was started with it).
-    public func answersPing() -> Bool {
+    /// Whether this server process (not another one on the same port) answers, authenticating
+    /// with `--requirepass` when the server was started with it.
+    public func answersPing() async -> Bool {
         var configuration = configuration()
         configuration.connectTimeout = .milliseconds(500)
         configuration.commandTimeout = .milliseconds(500)
         if let index = extraArguments.firstIndex(of: "--requirepass"), index + 1 < extraArguments.count {
             configuration.password = extraArguments[index + 1]
         }
-        let connection = RedisConnection(configuration: configuration)
-        defer { connection.close() }
-        guard let reply = try? connection.command(["PING"]) else { return false }
-        return reply == .status("PONG")
+        configuration.poolSize = 1
+        let pool = RedisConnectionPool(configuration: configuration)
+        let reply = try? await pool.run { connection throws(LockheedError) in
+            try connection.command(["INFO", "server"])
+        }
+        await pool.shutdown()
+        return reply?.text?.contains("process_id:\(pid)\r\n") ?? false
     }
 }

@@ -1,5 +1,6 @@
 import Glibc
 import LockheedCore
+import Synchronization
 
 /// A child process started with `posix_spawn` and an empty signal mask, so `SIGTERM` reaches it
 /// (Foundation's `Process` on Linux passes a mask that blocks it).
@@ -51,8 +52,20 @@ struct SpawnedProcess: Sendable {
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+/// Ports already handed out by ``freeLoopbackTCPPort()`` in this process.
+private let handedOut = Mutex<Set<Int>>([])
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed), never the
+/// same twice in one process.
 func freeLoopbackTCPPort() -> Int {
+    for _ in 0..<20 {
+        let port = kernelPickedPort()
+        if port != 0, handedOut.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    return kernelPickedPort()
+}
+
+private func kernelPickedPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return 0 }
     defer { close(fd) }

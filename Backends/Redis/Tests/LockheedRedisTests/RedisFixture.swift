@@ -1,0 +1,72 @@
+import LockheedConformance
+import LockheedCore
+import Synchronization
+import Testing
+
+@testable import LockheedRedis
+
+/// The one `redis-server` of this test process, started on first use and shared by every test.
+actor SharedRedisServer {
+    static let shared = SharedRedisServer()
+    private var starting: Task<RedisTestServer, any Error>?
+
+    /// The running server, started once even when many tests ask at the same moment.
+    func get() async throws -> RedisTestServer {
+        if let starting { return try await starting.value }
+        let task = Task { () async throws -> RedisTestServer in try await RedisTestServer.start() }
+        starting = task
+        return try await task.value
+    }
+}
+
+/// A unique key prefix per test, so tests share the server without seeing each other's locks.
+func uniquePrefix(_ label: String = "t") -> String {
+    "\(label)-\(UInt64.random(in: 0...UInt64.max))"
+}
+
+/// The Redis backend as a conformance fixture: the shared server, a fresh key prefix per test.
+final class RedisFixture: ConformanceFixture {
+    let configuration: RedisConfiguration
+    private let lockers = Mutex<[RedisLocker]>([])
+    private let admin: RedisLocker
+
+    init(configuration: RedisConfiguration? = nil) async throws {
+        let server = try await SharedRedisServer.shared.get()
+        self.configuration = configuration ?? server.configuration(keyPrefix: uniquePrefix())
+        admin = try RedisLocker(configuration: self.configuration)
+    }
+
+    var capabilities: ConformanceCapabilities { .all }
+
+    func makeLocker() async throws -> any Locker { try makeRedisLocker() }
+
+    func makeRedisLocker() throws -> RedisLocker {
+        let locker = try RedisLocker(configuration: configuration)
+        lockers.withLock { $0.append(locker) }
+        return locker
+    }
+
+    func expireLeases(of name: LockName) async throws { try await admin.expireLeasesNow(of: name) }
+
+    /// Deletes the lock's hash; the fencing counter key stays, as an operator's `DEL` of the
+    /// lock key would leave it.
+    func deleteLock(_ name: LockName) async throws { _ = try await admin.rawCommand(["DEL", admin.lockKey(name)]) }
+
+    /// Overwrites the lease list with text the parser rejects.
+    func corruptState(of name: LockName) async throws {
+        _ = try await admin.rawCommand(["HSET", admin.lockKey(name), "leases", "this is not a lease"])
+    }
+
+    func tearDown() async {
+        for locker in lockers.withLock({ $0 }) { await locker.shutdown() }
+        await admin.shutdown()
+    }
+}
+
+@Suite("Redis backend conformance")
+struct RedisConformanceTests {
+    @Test(arguments: ConformanceSuite.cases)
+    func conformance(_ testCase: ConformanceCase) async throws {
+        try await testCase.run(on: try await RedisFixture())
+    }
+}

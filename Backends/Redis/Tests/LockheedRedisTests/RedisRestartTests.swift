@@ -1,0 +1,150 @@
+import Foundation
+import LockheedCore
+import Testing
+
+@testable import LockheedRedis
+
+@Suite("Redis server going away")
+struct RedisRestartTests {
+    @Test("killed while a lock is held: typed errors while down, works after restart, no leaked connections")
+    func restart() async throws {
+        let server = try await RedisTestServer.start()
+        let configuration = server.configuration(keyPrefix: uniquePrefix())
+        let locker = try RedisLocker(configuration: configuration)
+        let other = try RedisLocker(configuration: configuration)
+        let name = try LockName("restart")
+        let request = try AcquireRequest(name: name, holder: "a", duration: .seconds(30))
+        _ = try await locker.acquire(request)
+        let waiter = Task { try await other.waitForChange(of: name, timeout: .seconds(20)) }
+
+        await server.kill()
+        for _ in 0..<3 {
+            let started = ContinuousClock.now
+            do {
+                _ = try await locker.renew(name, holder: "a", duration: .seconds(30))
+                Issue.record("renew succeeded with the server down")
+            } catch {
+                guard case .unavailable = error else {
+                    Issue.record("expected .unavailable, got \(error)")
+                    return
+                }
+            }
+            #expect(ContinuousClock.now - started < .seconds(1), "a refused connection must fail fast")
+        }
+        await #expect(throws: LockheedError.self) { try await other.list() }
+
+        let restarted = try await server.restart()
+        // No persistence: the restarted server is empty, so the lease is gone for good.
+        #expect(try await lockheedError { try await locker.renew(name, holder: "a", duration: .seconds(30)) }.isLost)
+        let lease = try await other.acquire(try AcquireRequest(name: name, holder: "b", duration: .seconds(30)))
+        #expect(lease.holder == "b")
+        #expect(try await locker.release(name, holder: "b"))
+        // The waiter was woken by the subscriber's reconnection or the release, well before its timeout.
+        let woke = ContinuousClock.now
+        try await waiter.value
+        #expect(ContinuousClock.now - woke < .seconds(5))
+
+        #expect(locker.pool.liveThreads <= configuration.poolSize)
+        await locker.shutdown()
+        await other.shutdown()
+        #expect(locker.pool.liveThreads == 0)
+        #expect(other.pool.liveThreads == 0)
+        let clients = try await connectedClients(port: restarted.port)
+        #expect(clients == 1, "only the counting connection itself may remain, found \(clients)")
+        await restarted.stop()
+    }
+
+    @Test("an unreachable port is .unavailable, quickly")
+    func unreachable() async throws {
+        let locker = try RedisLocker(
+            configuration: RedisConfiguration(port: freeLoopbackTCPPort(), keyPrefix: uniquePrefix()))
+        for attempt in 0..<3 {
+            let started = ContinuousClock.now
+            let error = try await lockheedError {
+                try await locker.acquire(try AcquireRequest(name: LockName("x"), holder: "a", duration: .seconds(5)))
+            }
+            guard case .unavailable = error else {
+                Issue.record("expected .unavailable, got \(error)")
+                return
+            }
+            // Well under the 2 s connect timeout: a refused connection is not waited out. The
+            // first call also starts a pool thread on a busy machine, so it gets more slack.
+            #expect(ContinuousClock.now - started < (attempt == 0 ? .seconds(1.5) : .milliseconds(500)))
+        }
+        await locker.shutdown()
+    }
+
+    @Test("a wrong password is .unauthorized, a right one works")
+    func password() async throws {
+        let server = try await RedisTestServer.start(extraArguments: ["--requirepass", "s3cret"])
+        var configuration = server.configuration(keyPrefix: uniquePrefix())
+        let request = try AcquireRequest(name: LockName("auth"), holder: "a", duration: .seconds(5))
+
+        configuration.password = "wrong"
+        let wrong = try RedisLocker(configuration: configuration)
+        guard case .unauthorized = try await lockheedError({ try await wrong.acquire(request) }) else {
+            Issue.record("a wrong password must be .unauthorized")
+            return
+        }
+        configuration.password = nil
+        let none = try RedisLocker(configuration: configuration)
+        let noneError = try await lockheedError { try await none.acquire(request) }
+        guard case .unauthorized = noneError else {
+            Issue.record("no password must be .unauthorized, got \(noneError)")
+            return
+        }
+        configuration.password = "s3cret"
+        configuration.database = 3
+        let right = try RedisLocker(configuration: configuration)
+        _ = try await right.acquire(request)
+        #expect(try await right.rawCommand(["EXISTS", right.lockKey(request.name)]) == .integer(1))
+        for locker in [wrong, none, right] { await locker.shutdown() }
+        await server.stop()
+    }
+
+    @Test("an ACL user with a password authenticates; without permission it is .forbidden")
+    func aclUser() async throws {
+        let server = try await RedisTestServer.start()
+        let admin = try RedisLocker(configuration: server.configuration())
+        _ = try await admin.rawCommand(["ACL", "SETUSER", "locks", "on", ">pw", "~*", "&*", "+@all"])
+        _ = try await admin.rawCommand(["ACL", "SETUSER", "reader", "on", ">pw", "~*", "+@read", "+ping"])
+        var configuration = server.configuration(keyPrefix: uniquePrefix())
+        configuration.username = "locks"
+        configuration.password = "pw"
+        let user = try RedisLocker(configuration: configuration)
+        let request = try AcquireRequest(name: LockName("acl"), holder: "a", duration: .seconds(5))
+        _ = try await user.acquire(request)
+        configuration.username = "reader"
+        let reader = try RedisLocker(configuration: configuration)
+        guard case .forbidden = try await lockheedError({ try await reader.acquire(request) }) else {
+            Issue.record("a user without EVALSHA must be .forbidden")
+            return
+        }
+        for locker in [admin, user, reader] { await locker.shutdown() }
+        await server.stop()
+    }
+}
+
+/// The number of clients connected to the server on `port` (this query's included).
+func connectedClients(port: Int) async throws -> Int {
+    let probe = try RedisLocker(configuration: RedisConfiguration(port: port, poolSize: 1))
+    let reply = try await probe.rawCommand(["CLIENT", "LIST"])
+    await probe.shutdown()
+    return (reply.text ?? "").split(separator: "\n").count
+}
+
+/// Runs `body`, requires a ``LockheedError`` and returns it.
+func lockheedError<T>(_ body: () async throws -> T) async throws -> LockheedError {
+    do {
+        _ = try await body()
+    } catch let error as LockheedError {
+        return error
+    }
+    Issue.record("expected an error, the call succeeded")
+    throw LockheedError.backend("expected an error")
+}
+
+extension LockheedError {
+    var isLost: Bool { if case .lost = self { true } else { false } }
+    var isHeld: Bool { if case .held = self { true } else { false } }
+}
