@@ -81,7 +81,9 @@ final class RedisConnection {
             let message = Self.errorString(ctx)
             let code = ctx.pointee.err
             close()
-            if code == REDIS_ERR_IO && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK) {
+            if code == REDIS_ERR_IO
+                && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK || message.contains("temporarily unavailable"))
+            {
                 throw .timedOut(
                     "redis command \(arguments.first ?? "") took longer than \(configuration.commandTimeout)")
             }

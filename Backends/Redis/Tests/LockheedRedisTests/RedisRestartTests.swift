@@ -54,6 +54,31 @@ struct RedisRestartTests {
         await restarted.stop()
     }
 
+    @Test("a command the server does not answer in time is .timedOut, and the next one reconnects")
+    func commandTimeout() async throws {
+        let server = try await RedisTestServer.start()
+        var configuration = server.configuration(keyPrefix: uniquePrefix())
+        let admin = try RedisLocker(configuration: configuration)
+        configuration.commandTimeout = .milliseconds(200)
+        let locker = try RedisLocker(configuration: configuration)
+        let request = try AcquireRequest(name: LockName("slow"), holder: "a", duration: .seconds(5))
+        _ = try await locker.acquire(request)
+        _ = try await admin.rawCommand(["CLIENT", "PAUSE", "1500", "ALL"])
+        let started = ContinuousClock.now
+        let error = try await lockheedError { try await locker.renew(request.name, holder: "a", duration: .seconds(5)) }
+        guard case .timedOut = error else {
+            Issue.record("expected .timedOut, got \(error)")
+            return
+        }
+        #expect(ContinuousClock.now - started < .seconds(1))
+        _ = try await admin.rawCommand(["CLIENT", "UNPAUSE"])
+        _ = try await locker.renew(request.name, holder: "a", duration: .seconds(5))
+        #expect(locker.pool.connectionsOpened == 2, "the timed-out connection was replaced")
+        await locker.shutdown()
+        await admin.shutdown()
+        await server.stop()
+    }
+
     @Test("an unreachable port is .unavailable, quickly")
     func unreachable() async throws {
         let locker = try RedisLocker(
