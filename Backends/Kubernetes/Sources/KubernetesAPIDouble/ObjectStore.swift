@@ -74,18 +74,27 @@ final class ObjectStore: Sendable {
                     objects[entry.key] = entry.previous
                 }
             }
-            let candidates = objects.values
+            // Like etcd: walk keys in order until `limit` objects matched; more keys left means a continue token
+            // (even if none of them would match the selectors).
+            let keys = objects.values
                 .filter { $0.key.hasPrefix(prefix) && String($0.key.dropFirst(prefix.count)) >= startKey }
-                .filter(filter.matches)
                 .sorted { $0.key < $1.key }
-            guard let limit, limit > 0, candidates.count > limit else {
-                return .success((snapshotRevision, candidates, nil, nil))
+            var page: [StoredObject] = []
+            var lastIndex = keys.count - 1
+            for (index, object) in keys.enumerated() where filter.matches(object) {
+                page.append(object)
+                if let limit, limit > 0, page.count == limit {
+                    lastIndex = index
+                    break
+                }
             }
-            let page = Array(candidates.prefix(limit))
+            guard lastIndex < keys.count - 1, let last = page.last else {
+                return .success((snapshotRevision, page, nil, nil))
+            }
             let next = ContinueToken(
-                revision: snapshotRevision, start: String(page[page.count - 1].key.dropFirst(prefix.count)) + "\u{0}")
+                revision: snapshotRevision, start: String(last.key.dropFirst(prefix.count)) + "\u{0}")
             let remaining =
-                labels.requirements.isEmpty && fields.requirements.isEmpty ? candidates.count - limit : nil
+                labels.requirements.isEmpty && fields.requirements.isEmpty ? keys.count - lastIndex - 1 : nil
             return .success((snapshotRevision, page, next.encoded, remaining))
         }
         let (revision, items, next, remaining) = try result.get()
