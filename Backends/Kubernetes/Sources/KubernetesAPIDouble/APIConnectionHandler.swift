@@ -105,7 +105,9 @@ final class APIConnectionHandler: ChannelInboundHandler, RemovableChannelHandler
 
     private func startWatch(_ plan: WatchPlan, context: ChannelHandlerContext, keepAlive: Bool) {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let (lines, id) = router.store.openWatch(filter: plan.filter, resourceVersion: plan.resourceVersion) {
+        let (lines, id) = router.store.openWatch(
+            filter: plan.filter, resourceVersion: plan.resourceVersion, sendInitialEvents: plan.sendInitialEvents
+        ) {
             id in
             (
                 sink: { line in loopBound.eventLoop.execute { loopBound.value.deliver(line, watcher: id) } },

@@ -53,6 +53,9 @@ struct WatchPlan: Sendable {
     var filter: WatchFilter
     var resourceVersion: UInt64?
     var bookmarks: Bool
+    /// `sendInitialEvents=true` (watch-list): the current objects as ADDED, then a BOOKMARK annotated
+    /// `k8s.io/initial-events-end`.
+    var sendInitialEvents: Bool
     var timeoutSeconds: Int?
 }
 
@@ -191,9 +194,16 @@ final class APIRouter: Sendable {
                 limit = value
             }
             let continueToken = request.query["continue"].flatMap { $0.isEmpty ? nil : $0 }
+            var exactRevision: UInt64?
+            if request.query["resourceVersionMatch"] == "Exact" {
+                guard let text = request.query["resourceVersion"], let value = UInt64(text), value > 0 else {
+                    throw .badRequest("resourceVersionMatch: Exact requires a non-zero resourceVersion")
+                }
+                exactRevision = value
+            }
             let body = try store.list(
                 namespace: namespace, labels: try labelSelector(request), fields: try fieldSelector(request),
-                limit: limit, continueToken: continueToken)
+                limit: limit, continueToken: continueToken, exactRevision: exactRevision)
             return .full(status: 200, body: body, headers: [])
         case "WATCH":
             var fields = try fieldSelector(request)
@@ -214,7 +224,9 @@ final class APIRouter: Sendable {
             return .watch(
                 WatchPlan(
                     filter: filter, resourceVersion: resourceVersion,
-                    bookmarks: Self.parseBool(request.query["allowWatchBookmarks"]), timeoutSeconds: timeoutSeconds))
+                    bookmarks: Self.parseBool(request.query["allowWatchBookmarks"]),
+                    sendInitialEvents: Self.parseBool(request.query["sendInitialEvents"]),
+                    timeoutSeconds: timeoutSeconds))
         case "POST":
             let object = try store.create(namespace: namespace ?? "", body: request.body)
             return .full(status: 201, body: object.json, headers: [])
@@ -329,7 +341,7 @@ final class APIRouter: Sendable {
         let verb: String
         switch (method, name) {
         case ("GET", nil): verb = watch ? "WATCH" : "LIST"
-        case ("GET", _): verb = legacyWatch ? "WATCH" : "GET"
+        case ("GET", _): verb = watch ? "WATCH" : "GET"
         case ("POST", nil): verb = "POST"
         case ("PUT", .some): verb = "PUT"
         case ("DELETE", .some): verb = "DELETE"

@@ -53,14 +53,14 @@ final class ObjectStore: Sendable {
 
     /// A `ConfigMapList` page: sorted by key, filtered, `limit` items, and a continue token that pins the snapshot.
     func list(
-        namespace: String?, labels: LabelSelector, fields: FieldSelector, limit: Int?, continueToken: String?
+        namespace: String?, labels: LabelSelector, fields: FieldSelector, limit: Int?, continueToken: String?,
+        exactRevision: UInt64? = nil
     ) throws(APIError) -> Data {
         let filter = WatchFilter(namespace: namespace, labels: labels, fields: fields)
         let prefix = namespace.map { "\($0)/" } ?? ""
         let result: Result<(UInt64, [StoredObject], String?, Int?), APIError> = state.withLock { state in
             var snapshotRevision = state.revision
             var startKey = ""
-            var objects = state.objects
             if let continueToken {
                 guard let token = ContinueToken(encoded: continueToken) else {
                     return .failure(.badRequest("continue key is not valid: incorrect encoded start resourceVersion"))
@@ -70,9 +70,23 @@ final class ObjectStore: Sendable {
                 }
                 snapshotRevision = token.revision
                 startKey = token.start
-                for entry in state.history.reversed() where entry.revision > snapshotRevision {
-                    objects[entry.key] = entry.previous
+            } else if let exactRevision {
+                guard exactRevision >= state.historyFloor else {
+                    return .failure(
+                        .expired("too old resource version: \(exactRevision) (\(state.historyFloor + 1))"))
                 }
+                guard exactRevision <= state.revision else {
+                    return .failure(
+                        APIError(
+                            code: 504, reason: "Timeout",
+                            message: "Too large resource version: \(exactRevision), current: \(state.revision)"))
+                }
+                snapshotRevision = exactRevision
+            }
+            var objects = state.objects
+            for entry in state.history.reversed() {
+                if entry.revision <= snapshotRevision { break }
+                objects[entry.key] = entry.previous
             }
             // Like etcd: walk keys in order until `limit` objects matched; more keys left means a continue token
             // (even if none of them would match the selectors).
@@ -278,12 +292,17 @@ final class ObjectStore: Sendable {
     /// Registers a watch from `resourceVersion` (nil or "0": the current objects as ADDED first) and returns the
     /// lines to send first and the watcher id, or nil when the stream ends at once (410 Gone as an ERROR event).
     func openWatch(
-        filter: WatchFilter, resourceVersion: UInt64?,
+        filter: WatchFilter, resourceVersion: UInt64?, sendInitialEvents: Bool = false,
         makeWatcher: (Int) -> (sink: @Sendable (Data) -> Void, end: @Sendable () -> Void)
     ) -> (lines: [Data], id: Int?) {
         state.withLock { state in
             var lines: [Data] = []
-            if let resourceVersion, resourceVersion != 0 {
+            if sendInitialEvents {
+                for object in state.objects.values.filter(filter.matches).sorted(by: { $0.key < $1.key }) {
+                    lines.append(WatchLine.event(.added, object))
+                }
+                lines.append(WatchLine.bookmark(state.revision, initialEventsEnd: true))
+            } else if let resourceVersion, resourceVersion != 0 {
                 guard resourceVersion >= state.historyFloor else {
                     let error = APIError.expired(
                         "too old resource version: \(resourceVersion) (\(state.historyFloor + 1))")

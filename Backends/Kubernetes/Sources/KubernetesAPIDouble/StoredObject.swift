@@ -97,13 +97,12 @@ enum WatchLine {
         line(type, JSON.decodeObject(object.json) ?? [:])
     }
 
-    static func bookmark(_ revision: UInt64) -> Data {
-        line(
-            .bookmark,
-            [
-                "kind": "ConfigMap", "apiVersion": "v1",
-                "metadata": ["resourceVersion": String(revision), "creationTimestamp": NSNull()] as [String: Any],
-            ])
+    /// A BOOKMARK: an object carrying only `metadata.resourceVersion` (and, closing the initial events of a
+    /// `sendInitialEvents` watch, the `k8s.io/initial-events-end` annotation).
+    static func bookmark(_ revision: UInt64, initialEventsEnd: Bool = false) -> Data {
+        var metadata: [String: Any] = ["resourceVersion": String(revision), "creationTimestamp": NSNull()]
+        if initialEventsEnd { metadata["annotations"] = ["k8s.io/initial-events-end": "true"] }
+        return line(.bookmark, ["kind": "ConfigMap", "apiVersion": "v1", "metadata": metadata])
     }
 
     static func error(_ error: APIError) -> Data {

@@ -234,6 +234,23 @@ struct APIServerDoubleTests {
 
     // MARK: Watch
 
+    @Test func listAtAnExactResourceVersionServesThatSnapshot() async throws {
+        try await withDouble { _, api in
+            let created = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("x"))
+            let version = try #require(created.resourceVersion)
+            _ = try await api.send(
+                .PUT, "/api/v1/namespaces/default/configmaps/x", configMap("x", data: ["lock": "later"]))
+            let old = try await api.send(
+                .GET, "/api/v1/namespaces/default/configmaps?resourceVersion=\(version)&resourceVersionMatch=Exact")
+            #expect(old.metadata["resourceVersion"] as? String == version)
+            let items = old.json["items"] as? [[String: Any]] ?? []
+            #expect((items.first?["data"] as? [String: String])?["lock"] == "{}")
+            let future = try await api.send(
+                .GET, "/api/v1/namespaces/default/configmaps?resourceVersion=999999&resourceVersionMatch=Exact")
+            try expectStatus(future, code: 504, reason: "Timeout")
+        }
+    }
+
     @Test func watchStreamsEventsFromAResourceVersion() async throws {
         try await withDouble { server, api in
             let created = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("w"))
@@ -272,6 +289,39 @@ struct APIServerDoubleTests {
             await watch.cancel()
             await resumed.cancel()
             await initial.cancel()
+        }
+    }
+
+    @Test func watchListSendsInitialEventsThenAnEndBookmark() async throws {
+        try await withDouble { _, api in
+            _ = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("one"))
+            let watch = try await api.watch(
+                "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
+                    + "&resourceVersionMatch=NotOlderThan")
+            let added = try await watch.next()
+            #expect(added.type == "ADDED" && added.name == "one")
+            let end = try await watch.next()
+            #expect(end.type == "BOOKMARK")
+            let annotations = end.metadata["annotations"] as? [String: String]
+            #expect(annotations?["k8s.io/initial-events-end"] == "true")
+            await watch.cancel()
+        }
+    }
+
+    @Test func watchOnAnObjectPathFollowsThatObject() async throws {
+        try await withDouble { server, api in
+            let created = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("solo"))
+            _ = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("noise"))
+            let watch = try await api.watch(
+                "/api/v1/namespaces/default/configmaps/solo?watch=true&resourceVersion=\(created.resourceVersion ?? "")"
+            )
+            try await waitUntil { server.openWatchCount == 1 }
+            #expect(server.requestCount("WATCH") == 1)
+            _ = try await api.send(.PUT, "/api/v1/namespaces/default/configmaps/noise", configMap("noise", data: [:]))
+            _ = try await api.send(.DELETE, "/api/v1/namespaces/default/configmaps/solo")
+            let event = try await watch.next()
+            #expect(event.type == "DELETED" && event.name == "solo")
+            await watch.cancel()
         }
     }
 
@@ -560,7 +610,7 @@ struct APIServerDoubleTests {
         try await withClient(tls: TLSConfiguration.makeClientConfiguration()) { client in
             let untrusting = APIClient(client: client, baseURL: server.baseURL, token: "test-token")
             await #expect(throws: (any Error).self) {
-                _ = try await untrusting.send(.GET, "/api/v1/namespaces/default/configmaps")
+                _ = try await untrusting.send(.GET, "/api/v1/namespaces/default/configmaps", timeout: .seconds(1))
             }
         }
 
@@ -573,7 +623,7 @@ struct APIServerDoubleTests {
         try await withClient(tls: foreignCertificate) { client in
             let foreign = APIClient(client: client, baseURL: server.baseURL, token: "test-token")
             await #expect(throws: (any Error).self, "a certificate from another CA fails the handshake") {
-                _ = try await foreign.send(.GET, "/api/v1/namespaces/default/configmaps")
+                _ = try await foreign.send(.GET, "/api/v1/namespaces/default/configmaps", timeout: .seconds(1))
             }
         }
         try await server.shutdown()
@@ -589,7 +639,7 @@ struct APIServerDoubleTests {
             try await server.shutdown()
             #expect(try await watch.ended())
             await #expect(throws: (any Error).self) {
-                _ = try await api.send(.GET, "/api/v1/namespaces/default/configmaps")
+                _ = try await api.send(.GET, "/api/v1/namespaces/default/configmaps", timeout: .seconds(1))
             }
         }
     }
@@ -696,8 +746,12 @@ private struct APIClient {
         return request
     }
 
-    func send(_ method: HTTPMethod, _ path: String, _ body: [String: Any]? = nil) async throws -> APIResponse {
-        let response = try await client.execute(try request(method, path, body), timeout: .seconds(10))
+    /// Sends one request. AsyncHTTPClient retries failed connection attempts until the deadline, so a test
+    /// expecting a connection or handshake failure passes a short `timeout`.
+    func send(
+        _ method: HTTPMethod, _ path: String, _ body: [String: Any]? = nil, timeout: TimeAmount = .seconds(10)
+    ) async throws -> APIResponse {
+        let response = try await client.execute(try request(method, path, body), timeout: timeout)
         let bytes = try await response.body.collect(upTo: 16 << 20)
         let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any]
         return APIResponse(status: Int(response.status.code), headers: response.headers, json: json ?? [:])
