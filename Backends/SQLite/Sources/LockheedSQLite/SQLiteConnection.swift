@@ -164,11 +164,17 @@ final class SQLiteConnection {
 
     private static func mapOpenError(code: Int32, errno: Int32, path: String) -> LockheedError {
         let reason = errno != 0 ? String(cString: strerror(errno)) : String(cString: sqlite3_errstr(code))
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return .unavailable("cannot open database \(path): its directory \(directory) does not exist")
+        }
         switch errno {
         case EACCES, EPERM, EROFS:
             return .forbidden("cannot open database \(path): \(reason)")
-        case ENOENT, ENOTDIR:
-            return .unavailable("cannot open database \(path): its directory does not exist (\(reason))")
+        case ENOENT:
+            // The directory exists but the file could not be created in it.
+            return .forbidden("cannot create database \(path) in \(directory): \(reason)")
         default:
             return .unavailable("cannot open database \(path): \(reason)")
         }

@@ -150,6 +150,9 @@ public final class SQLiteLocker: Locker {
         _ work: @escaping @Sendable (SQLiteLockStore) throws(LockheedError) -> T
     ) async throws(LockheedError) -> T {
         let path = self.path
+        guard !isShutDown.load(ordering: .relaxed) else {
+            throw .unavailable("SQLite locker on \(path) was shut down")
+        }
         let result: Result<T, LockheedError>
         do {
             result = try await worker.runIfActive {
@@ -158,7 +161,7 @@ public final class SQLiteLocker: Locker {
                     do throws(LockheedError) { return .success(try work(store)) } catch { return .failure(error) }
                 }
             }
-        } catch is CancellationError {
+        } catch is CancellationError where Task.isCancelled {
             throw .cancelled
         } catch {
             throw .unavailable("SQLite locker on \(path) was shut down")

@@ -48,27 +48,31 @@ enum SQLiteSchema {
     {
         // Reading the header first: a file that is not a database fails here, unaltered.
         var version = try check(connection)
+        if version == 0 { try refuseForeignTables(connection) }
         try connection.execute("PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
         if version == currentVersion { return try enableWAL(connection) }
         try enableWAL(connection)
         try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
             // Another process may have migrated while this one waited for the write lock.
             version = try check(connection)
-            if version == 0 {
-                let tables = try connection.integer(
-                    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-                if tables > 0 {
-                    throw .incompatibleStorage(
-                        "\(connection.path) is a SQLite database of another application (it has tables but no Lockheed schema); it was left unchanged"
-                    )
-                }
-            }
+            if version == 0 { try refuseForeignTables(connection) }
             while version < currentVersion {
                 for statement in migrations[Int(version)] { try connection.execute(statement) }
                 version += 1
             }
             try connection.execute("PRAGMA application_id = \(applicationID)")
             try connection.execute("PRAGMA user_version = \(currentVersion)")
+        }
+    }
+
+    /// A file without a Lockheed version but with tables belongs to another application.
+    private static func refuseForeignTables(_ connection: SQLiteConnection) throws(LockheedError) {
+        let tables = try connection.integer(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        if tables > 0 {
+            throw .incompatibleStorage(
+                "\(connection.path) is a SQLite database of another application (it has tables but no Lockheed schema); it was left unchanged"
+            )
         }
     }
 

@@ -1,10 +1,12 @@
 import LockheedConformance
 import Testing
 
-@Suite("SQLite backend conformance")
-struct SQLiteConformanceTests {
-    @Test(arguments: ConformanceSuite.cases)
-    func conformance(_ testCase: ConformanceCase) async throws {
-        try await testCase.run(on: SQLiteFixture())
+extension SQLiteBackendTests {
+    @Suite("SQLite backend conformance")
+    struct SQLiteConformanceTests {
+        @Test(arguments: ConformanceSuite.cases)
+        func conformance(_ testCase: ConformanceCase) async throws {
+            try await testCase.run(on: SQLiteFixture())
+        }
     }
 }

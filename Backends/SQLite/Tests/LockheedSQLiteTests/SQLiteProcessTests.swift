@@ -4,88 +4,92 @@ import LockheedCore
 import LockheedSQLite
 import Testing
 
-/// Several OS processes (the `SQLiteContender` helper) sharing one database file.
-@Suite("SQLite across processes", .serialized)
-struct SQLiteProcessTests {
-    let fixture: SQLiteFixture
-    let contender: String
+extension SQLiteBackendTests {
+    /// Several OS processes (the `SQLiteContender` helper) sharing one database file.
+    @Suite("SQLite across processes", .serialized)
+    struct SQLiteProcessTests {
+        let fixture: SQLiteFixture
+        let contender: String
 
-    init() throws {
-        fixture = try SQLiteFixture()
-        contender = try #require(
-            ChildProcess.builtProduct(named: "SQLiteContender"), "SQLiteContender must be built beside the tests")
-    }
-
-    @Test func contendingProcessesAreMutuallyExclusiveWithRisingTokens() async throws {
-        let count = 4
-        let histories = (0..<count).map { "\(fixture.directory)/history-\($0).txt" }
-        // Create the schema first so the processes do not all start on an empty file.
-        try await SQLiteLocker(path: fixture.path).shutdown()
-        let children = try histories.map { history in
-            try ChildProcess.spawn(
-                executable: contender, arguments: ["contend", fixture.path, "shared-job", "3", history],
-                outputPath: fixture.directory + "/contenders.log")
+        init() throws {
+            fixture = try SQLiteFixture()
+            contender = try #require(
+                ChildProcess.builtProduct(named: "SQLiteContender"), "SQLiteContender must be built beside the tests")
         }
-        for child in children {
-            let status = await child.waitForExit()
-            #expect(status == 0, "a contender exited with \(status); see \(fixture.directory)/contenders.log")
+
+        @Test func contendingProcessesAreMutuallyExclusiveWithRisingTokens() async throws {
+            let count = 4
+            let histories = (0..<count).map { "\(fixture.directory)/history-\($0).txt" }
+            // Create the schema first so the processes do not all start on an empty file.
+            try await SQLiteLocker(path: fixture.path).shutdown()
+            let children = try histories.map { history in
+                try ChildProcess.spawn(
+                    executable: contender, arguments: ["contend", fixture.path, "shared-job", "3", history],
+                    outputPath: fixture.directory + "/contenders.log")
+            }
+            for child in children {
+                let status = await child.waitForExit()
+                #expect(status == 0, "a contender exited with \(status); see \(fixture.directory)/contenders.log")
+            }
+            let history = try ContentionHistory.load(paths: histories)
+            try history.verify()
+            #expect(Set(history.intervals.map(\.holder)).count == count, "every process should have held the lock")
+            #expect(history.intervals.count >= 20)
+            let locker = try SQLiteLocker(path: fixture.path)
+            let state = try #require(try await locker.state(of: LockName("shared-job")))
+            #expect(state.fencingCounter == UInt64(history.intervals.count))
+            #expect(state.leases.isEmpty)
+            await locker.shutdown()
+            await fixture.tearDown()
         }
-        let history = try ContentionHistory.load(paths: histories)
-        try history.verify()
-        #expect(Set(history.intervals.map(\.holder)).count == count, "every process should have held the lock")
-        #expect(history.intervals.count >= 20)
-        let locker = try SQLiteLocker(path: fixture.path)
-        let state = try #require(try await locker.state(of: LockName("shared-job")))
-        #expect(state.fencingCounter == UInt64(history.intervals.count))
-        #expect(state.leases.isEmpty)
-        await locker.shutdown()
-        await fixture.tearDown()
-    }
 
-    @Test func holderKilledWithSIGKILLLeavesASoundFileAndItsLeaseExpiresOnTime() async throws {
-        let name = try LockName("killed-job")
-        let marker = fixture.directory + "/held.txt"
-        let log = fixture.directory + "/contenders.log"
-        // A 1-second lease renewed every 20 ms: the kill most likely lands during a write.
-        let holder = try ChildProcess.spawn(
-            executable: contender, arguments: ["hold", fixture.path, name.rawValue, "1000", marker], outputPath: log)
-        let held = await poll(within: .seconds(20)) { FileManager.default.fileExists(atPath: marker) }
-        try #require(held, "the holder never acquired the lock; see \(log)")
-        try await Task.sleep(for: .milliseconds(300))
-        holder.signal(SIGKILL)
-        #expect(await holder.waitForExit() == 128 + SIGKILL)
+        @Test func holderKilledWithSIGKILLLeavesASoundFileAndItsLeaseExpiresOnTime() async throws {
+            let name = try LockName("killed-job")
+            let marker = fixture.directory + "/held.txt"
+            let log = fixture.directory + "/contenders.log"
+            // A 1-second lease renewed every 20 ms: the kill most likely lands during a write.
+            let holder = try ChildProcess.spawn(
+                executable: contender, arguments: ["hold", fixture.path, name.rawValue, "1000", marker], outputPath: log
+            )
+            let held = await poll(within: .seconds(20)) { FileManager.default.fileExists(atPath: marker) }
+            try #require(held, "the holder never acquired the lock; see \(log)")
+            try await Task.sleep(for: .milliseconds(300))
+            holder.signal(SIGKILL)
+            #expect(await holder.waitForExit() == 128 + SIGKILL)
 
-        let raw = try RawDatabase(path: fixture.path)
-        #expect(try raw.string("PRAGMA integrity_check") == "ok")
-        let locker = try SQLiteLocker(path: fixture.path)
-        let lease = try #require(
-            try await locker.state(of: name)?.leases.first, "the killed holder's lease is still active")
-        let expiresAt = try #require(lease.expiresAt)
-        let refused = await #expect(throws: LockheedError.self) {
-            try await locker.acquire(AcquireRequest(name: name, holder: "impatient", duration: .seconds(5)))
+            let raw = try RawDatabase(path: fixture.path)
+            #expect(try raw.string("PRAGMA integrity_check") == "ok")
+            let locker = try SQLiteLocker(path: fixture.path)
+            let lease = try #require(
+                try await locker.state(of: name)?.leases.first, "the killed holder's lease is still active")
+            let expiresAt = try #require(lease.expiresAt)
+            let refused = await #expect(throws: LockheedError.self) {
+                try await locker.acquire(AcquireRequest(name: name, holder: "impatient", duration: .seconds(5)))
+            }
+            #expect(refused.map { if case .held = $0 { true } else { false } } == true)
+
+            let result = fixture.directory + "/acquired.txt"
+            let next = try ChildProcess.spawn(
+                executable: contender, arguments: ["acquire", fixture.path, name.rawValue, "10", result],
+                outputPath: log)
+            #expect(await next.waitForExit() == 0)
+            let fields = try String(contentsOfFile: result, encoding: .utf8).split(whereSeparator: \.isWhitespace)
+            let token = try #require(UInt64(fields[0]))
+            let acquiredAt = Date(timeIntervalSince1970: Double(try #require(Int64(fields[1]))) / 1_000_000)
+            #expect(token == lease.fencingToken + 1)
+            #expect(acquiredAt >= expiresAt, "acquired before the lease expired")
+            #expect(acquiredAt.timeIntervalSince(expiresAt) < 1.0, "acquired long after the lease expired")
+            await locker.shutdown()
+            await fixture.tearDown()
         }
-        #expect(refused.map { if case .held = $0 { true } else { false } } == true)
 
-        let result = fixture.directory + "/acquired.txt"
-        let next = try ChildProcess.spawn(
-            executable: contender, arguments: ["acquire", fixture.path, name.rawValue, "10", result], outputPath: log)
-        #expect(await next.waitForExit() == 0)
-        let fields = try String(contentsOfFile: result, encoding: .utf8).split(whereSeparator: \.isWhitespace)
-        let token = try #require(UInt64(fields[0]))
-        let acquiredAt = Date(timeIntervalSince1970: Double(try #require(Int64(fields[1]))) / 1_000_000)
-        #expect(token == lease.fencingToken + 1)
-        #expect(acquiredAt >= expiresAt, "acquired before the lease expired")
-        #expect(acquiredAt.timeIntervalSince(expiresAt) < 1.0, "acquired long after the lease expired")
-        await locker.shutdown()
-        await fixture.tearDown()
-    }
-
-    private func poll(within timeout: Duration, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+        private func poll(within timeout: Duration, _ condition: () -> Bool) async -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if condition() { return true }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return condition()
         }
-        return condition()
     }
 }
