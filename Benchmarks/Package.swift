@@ -19,7 +19,7 @@ let package = Package(
     name: "LockheedBenchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "Lockheed", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -30,6 +30,7 @@ let package = Package(
         benchmark("SQLiteBenchmarks", [
             .product(name: "LockheedCore", package: lockheed),
             .product(name: "LockheedSQLite", package: lockheed),
+            .product(name: "LockheedConformance", package: lockheed),
         ]),
         benchmark("RedisBenchmarks", [
             .product(name: "LockheedCore", package: lockheed),
