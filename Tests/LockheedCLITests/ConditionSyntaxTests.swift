@@ -46,9 +46,9 @@ import Testing
     @Test func precedenceAndGrouping() throws {
         // and binds tighter than or
         let loose = try Condition(parsing: "name == a or name == b and acquired")
-        #expect(loose == .or([.name("a"), .and([.name("b"), .acquired])]))
+        #expect(try loose == .or([.name("a"), .and([.name("b"), .acquired])]))
         let grouped = try Condition(parsing: "(name == a or name == b) and acquired")
-        #expect(grouped == .and([.or([.name("a"), .name("b")]), .acquired]))
+        #expect(try grouped == .and([.or([.name("a"), .name("b")]), .acquired]))
         #expect(try Condition(parsing: "not not acquired") == !(!.acquired))
         #expect(
             try Condition(parsing: "!acquired && leaseCount == 0 || type == shared")
