@@ -74,6 +74,22 @@ import Testing
         #expect(free.status == 0, "\(free.stderr)")
     }
 
+    @Test func signalWhileWaitingStopsTheWaitWithoutRunningTheCommand() async throws {
+        let holder = try start(
+            ["exec"] + backend + ["queue", "--", "sh", "-c", "touch \(directory.path("started")); exec sleep 60"])
+        #expect(await CLIProcess.eventually { fileExists("started") })
+        let waiter = try start(
+            ["exec", "--verbose"] + backend + ["queue", "--", "touch", directory.path("must-not-run")])
+        #expect(await CLIProcess.eventually { waiter.stderr.contains("is held by") })
+        #expect(waiter.stderr.contains("acquire refused"))  // --verbose logs each attempt
+        kill(waiter.pid, SIGINT)
+        let waited = await waiter.finish()
+        #expect(waited.status == 130, "\(waited.stderr)")
+        #expect(!fileExists("must-not-run"))
+        kill(holder.pid, SIGINT)
+        #expect(await holder.finish().status == 130)
+    }
+
     @Test func lostLeaseKillsTheCommand() async throws {
         let runner = try start(
             ["exec", "--duration", "2s", "--renew-interval", "200ms", "--holder", "runner-1"] + backend
