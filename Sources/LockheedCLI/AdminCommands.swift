@@ -19,10 +19,11 @@ struct List: AsyncParsableCommand {
               lockheed list --where 'not acquired or holder == "build-7"' --format json
 
             CONDITIONS
-              FIELD == VALUE, FIELD != VALUE, FIELD contains VALUE, bare 'acquired', combined with
-              and, or, not and parentheses. Fields: acquired (true/false), tags, name, holder,
-              type (mutex/shared), leaseCount. Values are words or "quoted \\"strings\\"";
-              tags == [a, b] compares the whole tag set.
+              FIELD == VALUE, FIELD != VALUE, FIELD contains VALUE, or a bare
+              'acquired', combined with and, or, not and parentheses.
+              Fields: acquired (true/false), tags, name, holder,
+              type (mutex/shared), leaseCount. Values are words or
+              "quoted \\"strings\\""; tags == [a, b] compares the whole set.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -82,8 +83,8 @@ struct Release: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Release one holder's lease (exit 1 if that holder held none).",
         discussion: """
-            Removes only the lease of --holder, as that holder's own release would. To remove every
-            lease regardless of holder, use 'lockheed break'.
+            Removes only the lease of --holder, as that holder's own release
+            would. To remove every lease whoever holds it, use 'lockheed break'.
 
             EXAMPLE
               lockheed release nightly-report --holder build-host-4242-1a2b3c
@@ -115,10 +116,11 @@ struct Break: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Forcefully remove every lease of a lock (asks first on a terminal).",
         discussion: """
-            The holders are not told: a 'lockheed exec' holding the lock notices at its next
-            renewal, stops its command and exits with status 76. The fencing counter is kept, so
-            the next holder's token is still higher. Exit 1 when nothing was removed (no active
-            lease, condition did not match, or the confirmation was declined).
+            The holders are not told: a 'lockheed exec' holding the lock
+            notices at its next renewal, stops its command and exits 76. The
+            fencing counter is kept, so the next holder's token is higher.
+            Exit 1 when nothing was removed (no active lease, condition did
+            not match, or the confirmation was declined).
 
             EXAMPLES
               lockheed break deploy

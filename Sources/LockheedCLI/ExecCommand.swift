@@ -11,18 +11,20 @@ struct Exec: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a command while holding a lock; release it when the command exits.",
         discussion: """
-            Acquires NAME (waiting for it by default), runs COMMAND, renews the lease while it runs,
-            and releases it when COMMAND exits; lockheed then exits with COMMAND's status.
-            SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to COMMAND. If the lease is lost
-            (broken by someone else, or the backend unreachable until it expired), COMMAND gets
-            SIGTERM, then SIGKILL after --kill-grace, and lockheed exits with status 76.
+            Acquires NAME (waiting for it unless --no-wait), runs COMMAND,
+            renews the lease while it runs, releases it when COMMAND exits,
+            and exits with COMMAND's status. While waiting, stderr says who
+            holds the lock and until when. SIGINT, SIGTERM, SIGHUP and SIGQUIT
+            are forwarded to COMMAND. If the lease is lost (broken by an
+            administrator, or not renewable before it expired), COMMAND gets
+            SIGTERM, then SIGKILL after --kill-grace, and lockheed exits 76.
 
             EXAMPLES
               lockheed exec nightly-report -- ./report.sh
-              lockheed exec --no-wait deploy -- make deploy         # exit 75 if busy
-              lockheed exec --wait 10m --tag ci --tag nightly db-migrate -- ./migrate
-              lockheed exec --shared 3 gpu -- ./train.sh            # up to 3 at once
-              lockheed exec --force-if 'holder contains "build-"' deploy -- make deploy
+              lockheed exec --no-wait deploy -- make deploy    # 75 if busy
+              lockheed exec --wait 10m --tag ci db-migrate -- ./migrate
+              lockheed exec --shared 3 gpu -- ./train.sh       # 3 at once
+              lockheed exec --force-if 'holder contains "ci-"' deploy -- make
               lockheed exec --backend redis://locks:6379/0 job -- ./job.sh
 
             \(ExitStatus.helpText)

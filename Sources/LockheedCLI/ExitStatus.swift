@@ -24,17 +24,18 @@ enum ExitStatus {
     /// The table printed at the end of `--help`.
     static let helpText = """
         EXIT STATUS
-          exec       the command's own status (128+N if it died of signal N)
-          0          success
-          1          nothing to do: no such lock / no lease of that holder / condition did not
-                     match / confirmation declined (show, release, break)
-          64         bad usage or configuration (options, lock name, tags, condition, backend URL)
-          69         backend unavailable (unreachable, timed out, unauthorized, forbidden)
-          70         other backend failure (e.g. stored state this version cannot read)
-          75         lock busy: refused with --no-wait, or the --wait deadline passed
-          76         lease lost while the command ran (it got SIGTERM, then SIGKILL after --kill-grace)
-          126        command not executable         127  command not found
-          128+N      lockheed itself was stopped by signal N while waiting for the lock
+          (exec)  the command's own status (128+N if it died of signal N)
+          0       success
+          1       nothing to do: no such lock, no lease of that holder,
+                  condition did not match, confirmation declined
+          64      bad usage or configuration (options, name, condition, URL)
+          69      backend unavailable (unreachable, timed out, unauthorized)
+          70      other backend failure (e.g. unreadable stored state)
+          75      lock busy: --no-wait refused, or the --wait deadline passed
+          76      lease lost while the command ran (SIGTERM, then SIGKILL)
+          126     command not executable
+          127     command not found
+          128+N   lockheed got signal N while waiting for the lock
         """
 
     /// The status for a failure of the library or backend.

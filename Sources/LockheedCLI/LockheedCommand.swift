@@ -8,21 +8,26 @@ struct LockheedCommand: AsyncParsableCommand {
         commandName: "lockheed",
         abstract: "Distributed locks from the shell: flock(1) across processes, machines and clusters.",
         discussion: """
-            The backend is chosen by --backend URL, else $LOCKHEED_BACKEND, else a config file
-            (--config FILE or $LOCKHEED_CONFIG, with a line `backend = URL`), else sqlite: (the file
-            $XDG_STATE_HOME/lockheed/locks.db, else ~/.local/state/lockheed/locks.db).
+            The backend is --backend URL, else $LOCKHEED_BACKEND, else the
+            `backend = URL` line of a config file (--config FILE or
+            $LOCKHEED_CONFIG), else sqlite: (the file
+            $XDG_STATE_HOME/lockheed/locks.db or ~/.local/state/lockheed/locks.db).
 
             BACKEND URLS
-              sqlite:  sqlite:///PATH?busy_timeout=5s&synchronous=full
-              redis://[USER:PASSWORD@]HOST[:PORT][/DB]?prefix=P&timeout=2s&connect_timeout=2s&pool=4
-                (or the password in $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
-              kubernetes:  (in-cluster)   kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=P
-              memory:  (this process only; for trying things out)
+              sqlite:
+              sqlite:///PATH?busy_timeout=5s&synchronous=full
+              redis://[USER:PASSWORD@]HOST[:PORT][/DB]?prefix=P&timeout=2s
+                (also connect_timeout=, pool=; the password may come from
+                $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
+              kubernetes:                  (in-cluster service account)
+              kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=P
+              memory:                      (this process only)
 
             EXAMPLES
               lockheed exec demo -- sh -c 'echo holding; sleep 1'
-              lockheed exec --no-wait --backend redis://localhost:6379 deploy -- make deploy
-              lockheed list --where 'acquired and tags contains nightly' --format json
+              lockheed exec --no-wait deploy -- make deploy
+              lockheed list --where 'acquired and tags contains nightly'
+              lockheed list --format json
               lockheed break deploy --if 'holder contains "ci-"' --yes
 
             \(ExitStatus.helpText)
