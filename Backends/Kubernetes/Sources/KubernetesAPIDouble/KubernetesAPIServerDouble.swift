@@ -11,6 +11,13 @@ import Synchronization
 /// `409 Conflict` on a stale resourceVersion, `409 AlreadyExists`, `404 NotFound`, `422 Invalid`, `Status`
 /// bodies, label and field selectors, `limit`/`continue` pagination, watch streams with resume and `410 Gone`,
 /// bearer-token and client-certificate authentication, RBAC denials, injected faults and per-operation counters.
+///
+/// Served: `GET/POST /api/v1/namespaces/{ns}/configmaps` (list, `?watch=1`, create), `GET/PUT/DELETE
+/// /api/v1/namespaces/{ns}/configmaps/{name}` (DELETE takes `DeleteOptions` preconditions), `GET
+/// /api/v1/configmaps`, the legacy `/api/v1/watch/…` paths, `GET /api/v1/namespaces/{ns}`, `/version`,
+/// `/healthz`. Like etcd, an update that changes nothing keeps its resourceVersion, and the last 10,000 writes
+/// are retained for watches and continue tokens (``compactHistory()`` drops them). Token users are
+/// `system:serviceaccount:default:lockheed`; certificate users are the certificate's common name.
 public final class KubernetesAPIServerDouble: Sendable {
     private let router: APIRouter
     private let channel: any Channel
@@ -110,7 +117,8 @@ public final class KubernetesAPIServerDouble: Sendable {
     }
 
     /// Edits a stored ConfigMap out of band (as another client would), bumping its resourceVersion and
-    /// notifying watchers; a no-op if it does not exist.
+    /// notifying watchers; a no-op if it does not exist. `body` runs under the double's lock: it must not
+    /// call back into the double.
     public func mutateConfigMap(namespace: String, name: String, _ body: (inout [String: Any]) -> Void) {
         router.store.mutate(namespace: namespace, name: name, body)
     }
