@@ -125,7 +125,8 @@ struct Exec: AsyncParsableCommand {
     /// Waits for the lock, runs the command under it, and returns lockheed's exit status.
     private func runLocked(_ lock: Lock, backend: BackendConfiguration, grace: Duration) async -> Int32 {
         let reporter = WaitReporter(
-            name: name, quiet: quiet, live: Terminal.stderrIsTerminal, deadline: lock.options.retry.deadline)
+            name: name, quiet: quiet, live: Terminal.stderrIsTerminal, waits: !noWait,
+            deadline: lock.options.retry.deadline)
         let events = lock.events()
         let reporting = Task { await reporter.run(events) }
         defer { reporting.cancel() }

@@ -20,11 +20,14 @@ final class WaitReporter: Sendable {
     private let quiet: Bool
     private let live: Bool
     private let deadline: Duration?
+    private let waits: Bool
     private let state = Mutex(State())
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
 
-    /// A reporter for lock `name`; `live` draws a refreshing status line (stderr is a terminal).
-    init(name: String, quiet: Bool, live: Bool, deadline: Duration?) {
+    /// A reporter for lock `name`; `live` draws a refreshing status line (stderr is a terminal);
+    /// `waits` is false with `--no-wait`, where a refusal is final and reported by the caller.
+    init(name: String, quiet: Bool, live: Bool, waits: Bool, deadline: Duration?) {
+        self.waits = waits
         self.name = name
         self.quiet = quiet
         self.live = live
@@ -51,6 +54,7 @@ final class WaitReporter: Sendable {
     func handle(_ event: LockEvent) {
         switch event {
         case .acquireFailed(.held(_, let holders)):
+            guard waits else { return }
             let changed = state.withLock { state in
                 guard !state.holding else { return false }
                 state.waiting = true
@@ -74,7 +78,7 @@ final class WaitReporter: Sendable {
                 defer { state.shownError = message }
                 return state.shownError != message
             }
-            if changed && error.isTransient && !quiet {
+            if changed && error.isTransient && waits && !quiet {
                 clearLine()
                 Terminal.note("\(message); retrying…")
             }
