@@ -154,6 +154,58 @@ struct APIServerDoubleTests {
         }
     }
 
+    @Test func concurrentCompareAndSwapWritersLoseNoUpdate() async throws {
+        try await withDouble { server, api in
+            _ = try await api.send(
+                .POST, "/api/v1/namespaces/default/configmaps", configMap("counter", data: ["n": "0"]))
+            let successes = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        var won = 0
+                        for _ in 0..<8 {
+                            while true {
+                                let read = try await api.send(.GET, "/api/v1/namespaces/default/configmaps/counter")
+                                let value = Int((read.json["data"] as? [String: String])?["n"] ?? "") ?? -1
+                                let write = try await api.send(
+                                    .PUT, "/api/v1/namespaces/default/configmaps/counter",
+                                    configMap(
+                                        "counter", data: ["n": String(value + 1)],
+                                        resourceVersion: read.resourceVersion))
+                                if write.status == 200 { break }
+                                #expect(write.status == 409)
+                            }
+                            won += 1
+                        }
+                        return won
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            let stored = try #require(server.configMap(namespace: "default", name: "counter"))
+            let object = try #require(try JSONSerialization.jsonObject(with: stored) as? [String: Any])
+            #expect((object["data"] as? [String: String])?["n"] == String(successes))
+            #expect(successes == 48)
+        }
+    }
+
+    @Test func namespacesAndTheClusterWideList() async throws {
+        try await withDouble { server, api in
+            server.createNamespace("alpha")
+            let namespace = try await api.send(.GET, "/api/v1/namespaces/alpha")
+            #expect(namespace.status == 200 && namespace.json["kind"] as? String == "Namespace")
+            let missing = try await api.send(.GET, "/api/v1/namespaces/omega")
+            try expectStatus(missing, code: 404, reason: "NotFound", name: "omega", kind: "namespaces")
+            _ = try await api.send(.POST, "/api/v1/namespaces/alpha/configmaps", configMap("a"))
+            _ = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("d"))
+            let all = try await api.send(.GET, "/api/v1/configmaps")
+            #expect(itemNames(all) == ["a", "d"])
+            let listInMissingNamespace = try await api.send(.GET, "/api/v1/namespaces/omega/configmaps")
+            #expect(listInMissingNamespace.status == 200 && itemNames(listInMissingNamespace).isEmpty)
+            let patch = try await api.send(.PATCH, "/api/v1/namespaces/alpha/configmaps/a", ["data": ["x": "y"]])
+            try expectStatus(patch, code: 405, reason: "MethodNotAllowed")
+        }
+    }
+
     // MARK: Selectors and pagination
 
     @Test func labelAndFieldSelectors() async throws {
@@ -493,6 +545,21 @@ struct APIServerDoubleTests {
                 .PUT, "/api/v1/namespaces/default/configmaps/d",
                 configMap("d", data: ["x": "y"], resourceVersion: created.resourceVersion))
             #expect(retried.status == 200)
+        }
+    }
+
+    @Test func faultsOnWatchRequests() async throws {
+        try await withDouble { server, api in
+            server.inject(.status(503, retryAfterSeconds: nil), on: .init(verb: "WATCH"), times: 1)
+            server.inject(.dropConnection, on: .init(verb: "WATCH", name: "w"), times: 1)
+            let unavailable = try await api.send(.GET, "/api/v1/namespaces/default/configmaps?watch=1")
+            try expectStatus(unavailable, code: 503, reason: "ServiceUnavailable")
+            await #expect(throws: (any Error).self) {
+                let dropped = try await api.watch(
+                    "/api/v1/namespaces/default/configmaps?watch=1&fieldSelector=metadata.name=w")
+                _ = try await dropped.next()
+            }
+            #expect(server.requestCount("WATCH") == 2)
         }
     }
 
