@@ -38,17 +38,19 @@ struct CLIProcess: Sendable {
     }()
 
     /// Starts `lockheed arguments…` with `environment` added to the test's own.
-    static func start(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws
-        -> CLIProcess
-    {
-        let binary = try #require(binary, "the lockheed product was not built beside the tests")
+    static func start(
+        _ arguments: [String], in directory: URL, environment: [String: String] = [:], stdinPath: String = "/dev/null",
+        executable: String? = nil
+    ) throws -> CLIProcess {
+        let lockheed = try #require(binary, "the lockheed product was not built beside the tests")
+        let binary = executable ?? lockheed
         let id = UUID().uuidString.prefix(8)
         let stdoutPath = directory.appendingPathComponent("out-\(id)").path
         let stderrPath = directory.appendingPathComponent("err-\(id)").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         var attributes = posix_spawnattr_t()

@@ -171,6 +171,29 @@ import Testing
         #expect(await holder.finish().status == 76)
     }
 
+    @Test func breakAsksForConfirmationOnATerminal() async throws {
+        let script = try #require(
+            ["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let lockheed = try #require(CLIProcess.binary)
+        let holder = try start(
+            ["exec", "--holder", "held-by-me", "--renew-interval", "300ms"] + backend
+                + ["guarded", "--", "sh", "-c", "touch \(directory.path("started")); exec sleep 60"])
+        #expect(await CLIProcess.eventually { fileExists("started") })
+        let breakCommand = ([lockheed, "break"] + backend + ["guarded"]).joined(separator: " ")
+        for (answer, expected) in [("n", Int32(1)), ("y", Int32(0))] {
+            let input = directory.path("answer-\(answer)")
+            try "\(answer)\n".write(toFile: input, atomically: true, encoding: .utf8)
+            // `script` runs the command on a pseudo-terminal fed from our stdin.
+            let run = try CLIProcess.start(
+                ["-qec", breakCommand, "/dev/null"], in: directory.url, stdinPath: input, executable: script)
+            let result = await run.finish()
+            #expect(result.status == expected, "\(result.stdout) \(result.stderr)")
+            #expect(result.stdout.contains("held-by-me"))
+            #expect(result.stdout.contains("[y/N]"))
+        }
+        #expect(await holder.finish().status == 76)
+    }
+
     @Test func malformedConditionPointsAtTheColumn() async throws {
         let run = try await lockheed(["list", "--backend", "memory:", "--where", "acquired and tags =="])
         #expect(run.status == 64)
