@@ -4,7 +4,8 @@ import Glibc
 import LockheedCore
 
 /// Test support: a throwaway `redis-server` on a free loopback port, without persistence, in
-/// a temporary directory. Not for production use.
+/// a temporary directory. Not for production use. A watchdog shell kills the server if the
+/// starting process exits without calling ``stop()`` or ``kill()``.
 ///
 /// ```swift
 /// let server = try await RedisTestServer.start()
@@ -54,6 +55,15 @@ public struct RedisTestServer: Sendable {
             ] + extraArguments
         let process = try SpawnedProcess.spawn(
             executable: "redis-server", arguments: arguments, outputPath: directory + "/redis.log")
+        // A watchdog kills the server when this process ends without stopping it (a crashed or
+        // early-returning test, or a test process that keeps a shared server to the end).
+        _ = try? SpawnedProcess.spawn(
+            executable: "/bin/sh",
+            arguments: [
+                "-c",
+                "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(process.pid) 2>/dev/null; do sleep 0.5; done; "
+                    + "kill -0 \(getpid()) 2>/dev/null || { kill -9 \(process.pid); sleep 0.2; rm -rf '\(directory)'; }",
+            ], outputPath: "/dev/null")
         let server = RedisTestServer(
             port: port, directory: directory, pid: process.pid, extraArguments: extraArguments, process: process)
         let deadline = ContinuousClock.now + .seconds(10)
@@ -75,16 +85,18 @@ public struct RedisTestServer: Sendable {
         RedisConfiguration(host: "127.0.0.1", port: port, keyPrefix: keyPrefix)
     }
 
-    /// Stops the server with `SIGTERM` and waits for it to exit.
+    /// Stops the server with `SIGTERM`, waits for it to exit and removes its directory.
     public func stop() async {
         process.signal(SIGTERM)
         _ = await process.waitForExit()
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Kills the server with `SIGKILL` (a crash) and waits for it to exit.
+    /// Kills the server with `SIGKILL` (a crash), waits for it to exit and removes its directory.
     public func kill() async {
         process.signal(SIGKILL)
         _ = await process.waitForExit()
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     /// Starts a new server on the same port with the same arguments (after ``stop()`` or ``kill()``).
