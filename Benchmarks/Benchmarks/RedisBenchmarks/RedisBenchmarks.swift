@@ -1,4 +1,208 @@
 import Benchmark
+import Foundation
+import LockheedConformance
+import LockheedCore
+import LockheedRedis
 
-// Placeholder while this backend's benchmarks are written by its issue.
-let benchmarks: @Sendable () -> Void = {}
+// Redis backend benchmarks. One server for the run: the one on LOCKHEED_REDIS_PORT, or a
+// throwaway redis-server started here. External comparisons run in the same process:
+// redis-benchmark (the two-round-trip floor) and redis-py's Lock (python from LOCKHEED_PYTHON,
+// default python3, with the `redis` package installed).
+
+/// The server every benchmark uses, started once.
+actor BenchServer {
+    static let shared = BenchServer()
+    private var server: Task<RedisTestServer, any Error>?
+
+    /// The port of LOCKHEED_REDIS_PORT, or of a server started here on first use.
+    func get() async throws -> Int {
+        if let text = ProcessInfo.processInfo.environment["LOCKHEED_REDIS_PORT"], let value = Int(text) {
+            return value
+        }
+        if let server { return try await server.value.port }
+        let task = Task { () async throws -> RedisTestServer in try await RedisTestServer.start() }
+        server = task
+        return try await task.value.port
+    }
+
+    /// Stops the server started here, if any (after each benchmark).
+    func stop() async {
+        if let started = try? await server?.value { await started.stop() }
+        server = nil
+    }
+}
+
+func makeLocker(_ label: String) async throws -> RedisLocker {
+    let port = try await BenchServer.shared.get()
+    return try RedisLocker(configuration: RedisConfiguration(port: port, keyPrefix: "bench-\(label)"))
+}
+
+/// Runs a command to completion and returns its standard output.
+func runTool(_ executable: String, _ arguments: [String]) async throws -> String {
+    let output = NSTemporaryDirectory() + "lockheed-bench-\(UInt64.random(in: 0...UInt64.max)).out"
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    let path = executable.hasPrefix("/") ? executable : "/usr/bin/env"
+    let child = try ChildProcess.spawn(
+        executable: path, arguments: executable.hasPrefix("/") ? arguments : [executable] + arguments,
+        outputPath: output)
+    let status = await child.waitForExit()
+    let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    guard status == 0 else { throw LockheedError.backend("\(executable) exited with \(status): \(text)") }
+    return text
+}
+
+/// Microseconds per request of one command from `redis-benchmark` (one client, no pipelining).
+func redisBenchmarkMicroseconds(port: Int, requests: Int, _ command: [String]) async throws -> Double {
+    let csv = try await runTool(
+        "redis-benchmark", ["-p", String(port), "-c", "1", "-P", "1", "-n", String(requests), "--csv"] + command)
+    // "test","rps",...  then  "SET ...","12345.67",...
+    guard let line = csv.split(separator: "\n").last,
+        let rps = Double(line.split(separator: ",")[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+    else { throw LockheedError.backend("unreadable redis-benchmark output: \(csv)") }
+    return 1e6 / rps
+}
+
+/// Per-pair latency in microseconds, reported as a custom metric.
+let pairMicros = BenchmarkMetric.custom("µs per acquire+release", useScalingFactor: false)
+let handoffMicros = BenchmarkMetric.custom("hand-off µs", useScalingFactor: false)
+
+/// Measures hand-offs: B waits (with `waitTimeout` per wait) while A holds; A releases; the
+/// metric is the time from A's release call to B's grant.
+func handoff(_ benchmark: Benchmark, a: RedisLocker, b: any Locker, waitTimeout: Duration) async throws {
+    let name = try LockName("handoff")
+    let requestA = try AcquireRequest(name: name, holder: "a", duration: .seconds(30))
+    let requestB = try AcquireRequest(name: name, holder: "b", duration: .seconds(30))
+    for _ in benchmark.scaledIterations {
+        _ = try await a.acquire(requestA)
+        let waiter = Task { () async throws(LockheedError) -> ContinuousClock.Instant in
+            try await acquireWaiting(b, requestB, waitTimeout: waitTimeout)
+        }
+        // A random phase, so polling is not always caught at the same point of its interval.
+        try await Task.sleep(for: .milliseconds(Int.random(in: 20...130)))
+        let released = ContinuousClock.now
+        _ = try await a.release(name, holder: "a")
+        let elapsed = try await waiter.value - released
+        let (seconds, attoseconds) = elapsed.components
+        benchmark.measurement(handoffMicros, Int(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+        _ = try await b.release(name, holder: "b")
+    }
+}
+
+/// Acquires, waiting for a change between refusals; returns when granted.
+func acquireWaiting(
+    _ locker: any Locker, _ request: AcquireRequest, waitTimeout: Duration
+) async throws(LockheedError) -> ContinuousClock.Instant {
+    while true {
+        do {
+            _ = try await locker.acquire(request)
+            return ContinuousClock.now
+        } catch {
+            guard error.isTransient else { throw error }
+            try await locker.waitForChange(of: request.name, timeout: waitTimeout)
+        }
+    }
+}
+
+/// `waitForChange` without notification: plain sleeping, as a backend without pub/sub would.
+struct PollingOnly: Locker {
+    let base: RedisLocker
+    var backendName: String { base.backendName }
+    var capabilities: LockerCapabilities { base.capabilities.subtracting(.changeNotification) }
+    func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease { try await base.acquire(request) }
+    func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
+        try await base.renew(name, holder: holder, duration: duration)
+    }
+    func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
+        try await base.release(name, holder: holder)
+    }
+    func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {
+        try await base.breakLock(name, if: condition)
+    }
+    func state(of name: LockName) async throws(LockheedError) -> LockState? { try await base.state(of: name) }
+    func list(matching condition: Condition?) async throws(LockheedError) -> [LockState] {
+        try await base.list(matching: condition)
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.teardown = { await BenchServer.shared.stop() }
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput], warmupIterations: 200, maxDuration: .seconds(4), maxIterations: 20_000)
+    let external = Benchmark.Configuration(
+        metrics: [pairMicros], warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 3)
+
+    // The floor: two plain commands per pair (SET NX PX to take, DEL to free), one client, no
+    // pipelining, measured by redis-benchmark against the same server.
+    Benchmark("redis: floor, redis-benchmark SET NX PX + DEL", configuration: external) { benchmark in
+        let port = try await BenchServer.shared.get()
+        let set = try await redisBenchmarkMicroseconds(
+            port: port, requests: 20_000, ["SET", "floor", "x", "NX", "PX", "30000"])
+        let del = try await redisBenchmarkMicroseconds(port: port, requests: 20_000, ["DEL", "floor"])
+        benchmark.measurement(pairMicros, Int((set + del).rounded()))
+    }
+
+    // redis-py's Lock (SET NX PX to acquire, a Lua script to release), same server.
+    Benchmark("redis: redis-py Lock acquire+release", configuration: external) { benchmark in
+        let port = try await BenchServer.shared.get()
+        let python = ProcessInfo.processInfo.environment["LOCKHEED_PYTHON"] ?? "python3"
+        // This file is Benchmarks/Benchmarks/RedisBenchmarks/RedisBenchmarks.swift in the repository.
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Backends/Redis/Tools/redis_py_lock.py").path
+        let text = try await runTool(python, [script, String(port), "20000"])
+        guard let micros = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw LockheedError.backend("unreadable redis-py output: \(text)")
+        }
+        benchmark.measurement(pairMicros, Int(micros.rounded()))
+    }
+
+    // Ours: one uncontended acquire + release through the Locker protocol (two scripts, two
+    // round trips).
+    Benchmark("redis: locker acquire+release (uncontended)") { benchmark in
+        let locker = try await makeLocker("locker")
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            _ = try await locker.acquire(request)
+            _ = try await locker.release(request.name, holder: request.holder)
+        }
+        benchmark.stopMeasurement()
+        await locker.shutdown()
+    }
+
+    // The full handle on Redis: Lock.acquire + release with events, metrics and validation.
+    Benchmark("redis: Lock acquire+release (uncontended)") { benchmark in
+        let locker = try await makeLocker("handle")
+        let lock = try Lock("bench", locker: locker).keepAlive(false)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try await lock.acquire()
+            try await lock.release()
+        }
+        benchmark.stopMeasurement()
+        await locker.shutdown()
+    }
+
+    let handoffs = Benchmark.Configuration(
+        metrics: [handoffMicros], warmupIterations: 3, maxDuration: .seconds(20), maxIterations: 60)
+
+    // Contended hand-off, woken by the release's pub/sub message (wait timeout 1 s as a backstop).
+    Benchmark("redis: hand-off, pub/sub notification", configuration: handoffs) { benchmark in
+        let a = try await makeLocker("notify")
+        let b = try await makeLocker("notify")
+        try await handoff(benchmark, a: a, b: b, waitTimeout: .seconds(1))
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    // Contended hand-off by polling without notification: retry every 10 ms / 100 ms.
+    for interval in [10, 100] {
+        Benchmark("redis: hand-off, polling every \(interval) ms", configuration: handoffs) { benchmark in
+            let a = try await makeLocker("poll\(interval)")
+            let b = try await makeLocker("poll\(interval)")
+            try await handoff(benchmark, a: a, b: PollingOnly(base: b), waitTimeout: .milliseconds(interval))
+            await a.shutdown()
+            await b.shutdown()
+        }
+    }
+}
