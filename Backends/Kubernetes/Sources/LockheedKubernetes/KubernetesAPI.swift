@@ -28,6 +28,12 @@ final class KubernetesAPI: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
+    deinit {
+        // A locker dropped without shutdown(): close the client in the background rather than
+        // let AsyncHTTPClient's debug check crash the program.
+        if !isShutDown.load(ordering: .relaxed) { client.shutdown { _ in } }
+    }
+
     /// Requests sent so far, retries included.
     var requestCount: Int { requests.load(ordering: .relaxed) }
 
@@ -146,6 +152,13 @@ final class KubernetesAPI: Sendable {
     static func backoff(attempt: Int) -> Duration {
         let base = min(100.0 * pow(2.0, Double(attempt - 1)), 2000.0)
         return .milliseconds(Int64(base * Double.random(in: 0.5...1.0)))
+    }
+
+    /// After a 409 someone else's write has already landed, so retry soon, like client-go's
+    /// `RetryOnConflict`: 10 ms doubling per conflict up to 200 ms, with jitter down to half.
+    static func conflictBackoff(attempt: Int) -> Duration {
+        let base = min(10.0 * pow(2.0, Double(attempt - 1)), 200.0)
+        return .microseconds(Int64(base * 1000 * Double.random(in: 0.5...1.0)))
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -238,7 +238,7 @@ public final class KubernetesLocker: Locker {
                     throw .unavailable(
                         "configmaps/\(configMapName) kept changing under us: \(conflicts) conflicting writes in a row")
                 }
-                if !fromCache { try await sleepCancellable(for: KubernetesAPI.backoff(attempt: conflicts)) }
+                if !fromCache { try await sleepCancellable(for: KubernetesAPI.conflictBackoff(attempt: conflicts)) }
                 known = false
             case 404 where !creating && response.apiStatus.details?.kind != "namespaces":
                 forget(name)

@@ -1,0 +1,140 @@
+import Foundation
+import KubernetesAPIDouble
+import LockheedConformance
+import LockheedCore
+import Synchronization
+import Testing
+
+@testable import LockheedKubernetes
+
+/// One API-server double shared by the tests that inject no faults; each test gets its own namespace.
+enum SharedDouble {
+    private static let server = Task { try await KubernetesAPIServerDouble.start() }
+
+    static func get() async throws -> KubernetesAPIServerDouble { try await server.value }
+}
+
+/// A fresh namespace name.
+func freshNamespace() -> String { "t-" + UUID().uuidString.lowercased().prefix(12) }
+
+/// A configuration for `server` in `namespace` with the double's default token.
+func doubleConfiguration(_ server: KubernetesAPIServerDouble, namespace: String) -> KubernetesConfiguration {
+    var configuration = KubernetesConfiguration(
+        server: server.baseURL, namespace: namespace, authentication: .bearerToken("test-token"))
+    configuration.pollInterval = .milliseconds(200)
+    return configuration
+}
+
+/// Runs the conformance suite against the double (a fresh namespace per test) or a real cluster
+/// (a fresh ConfigMap prefix per test in `LOCKHEED_TEST_NAMESPACE`).
+final class KubernetesFixture: ConformanceFixture {
+    enum Target {
+        case double(KubernetesAPIServerDouble)
+        case cluster
+    }
+
+    let target: Target
+    let configuration: KubernetesConfiguration
+    private let lockers = Mutex<[KubernetesLocker]>([])
+
+    var capabilities: ConformanceCapabilities { .all }
+
+    /// A fixture on the shared double, in a new namespace.
+    init() async throws {
+        let server = try await SharedDouble.get()
+        let namespace = freshNamespace()
+        server.createNamespace(namespace)
+        target = .double(server)
+        configuration = doubleConfiguration(server, namespace: namespace)
+    }
+
+    /// A fixture on the cluster of `LOCKHEED_TEST_KUBECONFIG`, with a fresh prefix.
+    init(clusterKubeconfig path: String, namespace: String?) throws {
+        let prefix = "lht-" + UUID().uuidString.lowercased().prefix(8)
+        target = .cluster
+        configuration = try KubernetesConfiguration.kubeconfig(path: path, namespace: namespace, prefix: String(prefix))
+    }
+
+    func makeLocker() async throws -> any Locker { try makeKubernetesLocker() }
+
+    func makeKubernetesLocker() throws -> KubernetesLocker {
+        let locker = try KubernetesLocker(configuration: configuration)
+        lockers.withLock { $0.append(locker) }
+        return locker
+    }
+
+    func expireLeases(of name: LockName) async throws {
+        let past = RFC3339.format(Date().addingTimeInterval(-1))
+        try await editLock(name) { record in
+            for holder in record.keys {
+                if var lease = record[holder] as? [String: Any] {
+                    lease["expires"] = past
+                    record[holder] = lease
+                }
+            }
+        }
+    }
+
+    func deleteLock(_ name: LockName) async throws {
+        let objectName = "\(configuration.prefix)-\(name)"
+        switch target {
+        case .double(let server): server.deleteConfigMap(namespace: configuration.namespace, name: objectName)
+        case .cluster:
+            let api = try KubernetesAPI(configuration: configuration)
+            defer { Task { await api.shutdown() } }
+            _ = try await api.send(method: "DELETE", path: "\(api.collectionPath)/\(objectName)")
+        }
+    }
+
+    func corruptState(of name: LockName) async throws {
+        try await editObject(name) { object in
+            var data = object["data"] as? [String: Any] ?? [:]
+            data["lock"] = "{\"name\": \"truncated"
+            object["data"] = data
+        }
+    }
+
+    func tearDown() async {
+        let all = lockers.withLock { $0 }
+        if case .cluster = target, let locker = all.first {
+            for state in (try? await locker.list()) ?? [] {
+                _ = try? await locker.api.send(method: "DELETE", path: locker.objectPath(state.name))
+            }
+        }
+        for locker in all { await locker.shutdown() }
+    }
+
+    /// Edits the `leases` of the stored lock record out of band.
+    private func editLock(_ name: LockName, _ body: @escaping @Sendable (inout [String: Any]) -> Void) async throws {
+        try await editObject(name) { object in
+            var data = object["data"] as? [String: Any] ?? [:]
+            guard let text = data["lock"] as? String,
+                var record = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            else { return }
+            var leases = record["leases"] as? [String: Any] ?? [:]
+            body(&leases)
+            record["leases"] = leases
+            if let json = try? JSONSerialization.data(withJSONObject: record) {
+                data["lock"] = String(decoding: json, as: UTF8.self)
+            }
+            object["data"] = data
+        }
+    }
+
+    /// Edits the ConfigMap out of band: the double's hook, or GET + PUT on a real cluster.
+    private func editObject(_ name: LockName, _ body: @escaping @Sendable (inout [String: Any]) -> Void) async throws {
+        let objectName = "\(configuration.prefix)-\(name)"
+        switch target {
+        case .double(let server):
+            server.mutateConfigMap(namespace: configuration.namespace, name: objectName, body)
+        case .cluster:
+            let api = try KubernetesAPI(configuration: configuration)
+            defer { Task { await api.shutdown() } }
+            let path = "\(api.collectionPath)/\(objectName)"
+            let response = try await api.send(method: "GET", path: path)
+            guard var object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else { return }
+            body(&object)
+            _ = try await api.send(method: "PUT", path: path, body: try JSONSerialization.data(withJSONObject: object))
+        }
+    }
+}
