@@ -23,24 +23,32 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
-        benchmark("MemoryBenchmarks", [
-            .product(name: "LockheedCore", package: lockheed),
-            .product(name: "LockheedMemory", package: lockheed),
-        ]),
-        benchmark("SQLiteBenchmarks", [
-            .product(name: "LockheedCore", package: lockheed),
-            .product(name: "LockheedSQLite", package: lockheed),
-            .product(name: "LockheedConformance", package: lockheed),
-        ]),
-        benchmark("RedisBenchmarks", [
-            .product(name: "LockheedCore", package: lockheed),
-            .product(name: "LockheedRedis", package: lockheed),
-            .product(name: "LockheedConformance", package: lockheed),
-        ]),
-        benchmark("KubernetesBenchmarks", [
-            .product(name: "LockheedCore", package: lockheed),
-            .product(name: "LockheedKubernetes", package: lockheed),
-            .product(name: "KubernetesAPIDouble", package: lockheed),
-        ]),
+        benchmark(
+            "MemoryBenchmarks",
+            [
+                .product(name: "LockheedCore", package: lockheed),
+                .product(name: "LockheedMemory", package: lockheed),
+            ]),
+        benchmark(
+            "SQLiteBenchmarks",
+            [
+                .product(name: "LockheedCore", package: lockheed),
+                .product(name: "LockheedSQLite", package: lockheed),
+                .product(name: "LockheedConformance", package: lockheed),
+            ]),
+        benchmark(
+            "RedisBenchmarks",
+            [
+                .product(name: "LockheedCore", package: lockheed),
+                .product(name: "LockheedRedis", package: lockheed),
+                .product(name: "LockheedConformance", package: lockheed),
+            ]),
+        benchmark(
+            "KubernetesBenchmarks",
+            [
+                .product(name: "LockheedCore", package: lockheed),
+                .product(name: "LockheedKubernetes", package: lockheed),
+                .product(name: "KubernetesAPIDouble", package: lockheed),
+            ]),
     ]
 )
