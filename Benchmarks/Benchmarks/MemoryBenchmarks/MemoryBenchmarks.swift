@@ -3,7 +3,8 @@ import LockheedCore
 import LockheedMemory
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal], maxDuration: .seconds(3))
 
     // The backend alone: one uncontended acquire + release through the Locker protocol.
     Benchmark("memory: locker acquire+release (uncontended)") { benchmark in
