@@ -11,6 +11,15 @@ public final class ChangeNotifier: Sendable {
     private struct State {
         var nextID: UInt64 = 0
         var slots: [LockName: [UInt64: Slot]] = [:]
+        /// When each lock was last notified, so a waiter that arrives late still sees it.
+        var lastChange: [LockName: ContinuousClock.Instant] = [:]
+        var lastChangeOfAll: ContinuousClock.Instant?
+
+        func changed(_ name: LockName, after instant: ContinuousClock.Instant) -> Bool {
+            if let last = lastChange[name], last > instant { return true }
+            if let last = lastChangeOfAll, last > instant { return true }
+            return false
+        }
     }
 
     private let state = Mutex(State())
@@ -20,13 +29,17 @@ public final class ChangeNotifier: Sendable {
 
     /// Wakes every task waiting on `name`.
     public func notify(_ name: LockName) {
-        let woken = state.withLock { state in state.slots.removeValue(forKey: name) ?? [:] }
+        let woken = state.withLock { state in
+            state.lastChange[name] = .now
+            return state.slots.removeValue(forKey: name) ?? [:]
+        }
         for case .waiting(let continuation) in woken.values { continuation.resume() }
     }
 
     /// Wakes every waiter of every lock.
     public func notifyAll() {
         let woken = state.withLock { state in
+            state.lastChangeOfAll = .now
             defer { state.slots.removeAll() }
             return state.slots.values.flatMap(\.values)
         }
@@ -36,8 +49,15 @@ public final class ChangeNotifier: Sendable {
     /// Returns on ``notify(_:)`` for `name` or after `timeout`; throws
     /// ``LockheedError/cancelled`` when the task is cancelled.
     public func wait(for name: LockName, timeout: Duration) async throws(LockheedError) {
+        try await wait(for: name, since: nil, timeout: timeout)
+    }
+
+    /// Like ``wait(for:timeout:)``, but returns at once when `name` was notified after `since`:
+    /// a notification between the caller's refused attempt and this call is not lost.
+    public func wait(for name: LockName, since: ContinuousClock.Instant?, timeout: Duration) async throws(LockheedError)
+    {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.waitForNotification(name) }
+            group.addTask { await self.waitForNotification(name, since: since) }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
@@ -45,7 +65,7 @@ public final class ChangeNotifier: Sendable {
         if Task.isCancelled { throw .cancelled }
     }
 
-    private func waitForNotification(_ name: LockName) async {
+    private func waitForNotification(_ name: LockName, since: ContinuousClock.Instant?) async {
         let id = state.withLock { state in
             state.nextID += 1
             return state.nextID
@@ -57,6 +77,7 @@ public final class ChangeNotifier: Sendable {
                         state.slots[name]?[id] = nil
                         return true
                     }
+                    if let since, state.changed(name, after: since) { return true }
                     state.slots[name, default: [:]][id] = .waiting(continuation)
                     return false
                 }

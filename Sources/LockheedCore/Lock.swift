@@ -285,7 +285,7 @@ public final class Lock: Sendable {
                     if remaining <= .zero { throw error }
                     delay = min(delay, remaining)
                 }
-                try await locker.waitForChange(of: name, timeout: delay)
+                try await locker.waitForChange(of: name, since: sent, timeout: delay)
             }
         }
     }

@@ -38,6 +38,12 @@ public protocol Locker: Sendable {
     /// Backends that cannot observe changes use the default, which just sleeps.
     func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError)
 
+    /// Like ``waitForChange(of:timeout:)``, but returns at once if this locker saw `name` change
+    /// after `since` (when the caller's refused attempt began), so a release that lands between
+    /// the refusal and the wait is not missed. The default ignores `since`.
+    func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
+
     /// Closes connections and stops background work. Call once when done with the locker;
     /// leases are left as they are (release them first).
     func shutdown() async
@@ -47,6 +53,13 @@ extension Locker {
     /// Sleeps for `timeout`: the polling fallback for backends without change notification.
     public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
         try await sleepCancellable(for: timeout)
+    }
+
+    /// Waits without `since`: right for backends that poll or cannot record change times.
+    public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
+    {
+        try await waitForChange(of: name, timeout: timeout)
     }
 
     /// Nothing to close by default.

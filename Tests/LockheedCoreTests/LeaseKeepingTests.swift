@@ -84,6 +84,20 @@ struct ChangeNotifierTests {
         #expect(ContinuousClock.now - start < .seconds(3))
     }
 
+    @Test("a notification that came before the wait, but after the attempt, is not lost")
+    func earlyNotificationIsNotLost() async throws {
+        let notifier = ChangeNotifier()
+        let name = try LockName("n")
+        let attempt = ContinuousClock.now
+        notifier.notify(name)
+        let start = ContinuousClock.now
+        try await notifier.wait(for: name, since: attempt, timeout: .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(1))
+        let later = ContinuousClock.now
+        try await notifier.wait(for: name, since: later, timeout: .milliseconds(200))
+        #expect(ContinuousClock.now - later >= .milliseconds(190), "an older notification must not end a newer wait")
+    }
+
     @Test func timeoutReturnsWithoutNotification() async throws {
         let notifier = ChangeNotifier()
         let start = ContinuousClock.now

@@ -45,8 +45,8 @@ public final class MemoryLockStore: Sendable {
 
     var currentDate: Date { now() }
 
-    func wait(for name: LockName, timeout: Duration) async throws(LockheedError) {
-        try await notifier.wait(for: name, timeout: timeout)
+    func wait(for name: LockName, since: ContinuousClock.Instant?, timeout: Duration) async throws(LockheedError) {
+        try await notifier.wait(for: name, since: since, timeout: timeout)
     }
 
     // MARK: Fault injection for tests

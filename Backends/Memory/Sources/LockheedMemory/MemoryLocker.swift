@@ -73,6 +73,14 @@ public struct MemoryLocker: Locker {
 
     /// Returns when `name` changes in this store, or after `timeout`.
     public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
-        try await store.wait(for: name, timeout: timeout)
+        try await store.wait(for: name, since: nil, timeout: timeout)
+    }
+
+    /// Returns at once if `name` changed in this store after `since`, else as
+    /// ``waitForChange(of:timeout:)``.
+    public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
+    {
+        try await store.wait(for: name, since: since, timeout: timeout)
     }
 }

@@ -128,6 +128,14 @@ public final class SQLiteLocker: Locker {
         try await notifier.wait(for: name, timeout: timeout)
     }
 
+    /// Returns at once if a locker of this process changed `name` after `since`, else as
+    /// ``waitForChange(of:timeout:)``.
+    public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
+    {
+        try await notifier.wait(for: name, since: since, timeout: timeout)
+    }
+
     /// Closes the database connection and stops the worker thread.
     public func shutdown() async {
         guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
