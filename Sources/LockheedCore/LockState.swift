@@ -60,16 +60,14 @@ extension LockState {
     public mutating func acquire(_ request: AcquireRequest, now: Date) throws(LockheedError) -> Lease {
         leases = activeLeases(at: now)
         let expiresAt = request.duration.map { now.addingTimeInterval($0.timeInterval) }
-        defer { applyTags(request) }
         if let index = leases.firstIndex(where: { $0.holder == request.holder }) {
             leases[index].expiresAt = expiresAt
             if leases.count == 1 { type = request.type }
+            applyTags(request)
             return leases[index]
         }
-        if let conflict = conflict(with: request) {
-            guard let force = request.force, force.matches(self, at: now) else {
-                throw conflictError(conflict, request: request)
-            }
+        if let refusal = refusal(of: request) {
+            guard let force = request.force, force.matches(self, at: now) else { throw refusal }
             leases.removeAll()
         }
         if leases.isEmpty { type = request.type }
@@ -77,6 +75,7 @@ extension LockState {
         let lease = Lease(
             holder: request.holder, acquiredAt: now, expiresAt: expiresAt, fencingToken: fencingCounter)
         leases.append(lease)
+        applyTags(request)
         return lease
     }
 
@@ -108,28 +107,20 @@ extension LockState {
         return removed
     }
 
-    private enum Conflict { case held, mismatch }
-
-    private func conflict(with request: AcquireRequest) -> Conflict? {
+    /// The error refusing `request` against the active leases, or `nil` when it can be granted.
+    private func refusal(of request: AcquireRequest) -> LockheedError? {
         guard !leases.isEmpty else { return nil }
         switch (type, request.type) {
         case (.shared(let existing), .shared(let requested)):
-            if existing != requested { return .mismatch }
-            return leases.count >= existing ? .held : nil
+            if existing != requested { return .typeMismatch(name, existing: type, requested: request.type) }
+            return leases.count >= existing ? .held(name, holders: leases) : nil
         default:
-            return .held
+            return .held(name, holders: leases)
         }
     }
 
-    private func conflictError(_ conflict: Conflict, request: AcquireRequest) -> LockheedError {
-        switch conflict {
-        case .held: .held(name, holders: leases)
-        case .mismatch: .typeMismatch(name, existing: type, requested: request.type)
-        }
-    }
-
+    /// Tags of a granted request: replaced with `resetTags`, else an ordered union.
     private mutating func applyTags(_ request: AcquireRequest) {
-        guard leases.contains(where: { $0.holder == request.holder }) else { return }
         if request.resetTags {
             tags = request.tags
         } else {
