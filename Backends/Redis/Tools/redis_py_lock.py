@@ -1,7 +1,8 @@
-"""redis-py's Lock acquire+release loop: prints microseconds per pair.
+"""redis-py's Lock acquire+release loop: prints the median microseconds per pair.
 
 Usage: python redis_py_lock.py PORT ITERATIONS
 """
+import statistics
 import sys
 import time
 
@@ -13,9 +14,11 @@ lock = client.lock("redis-py-bench", timeout=30)
 for _ in range(500):  # warm-up: connection and script cache
     lock.acquire(blocking=False)
     lock.release()
-start = time.perf_counter()
+samples = []
 for _ in range(iterations):
+    start = time.perf_counter()
     if not lock.acquire(blocking=False):
         raise SystemExit("lock unexpectedly held")
     lock.release()
-print((time.perf_counter() - start) / iterations * 1e6)
+    samples.append(time.perf_counter() - start)
+print(statistics.median(samples) * 1e6)

@@ -9,10 +9,24 @@ import LockheedRedis
 // redis-benchmark (the two-round-trip floor) and redis-py's Lock (python from LOCKHEED_PYTHON,
 // default python3, with the `redis` package installed).
 
-/// The server every benchmark uses, started once.
+/// The server every benchmark uses, started once, and the lockers of the benchmarks.
+///
+/// package-benchmark calls a benchmark's closure once per sample, so a locker made inside the
+/// closure would connect inside every measured sample; the lockers are kept here instead.
 actor BenchServer {
     static let shared = BenchServer()
     private var server: Task<RedisTestServer, any Error>?
+    private var lockers: [String: RedisLocker] = [:]
+
+    /// The locker for `label` (key prefix `bench-<prefix>`), made and connected once per benchmark.
+    func locker(_ label: String, prefix: String) async throws -> RedisLocker {
+        if let locker = lockers[label] { return locker }
+        let configuration = RedisConfiguration(port: try await get(), keyPrefix: "bench-\(prefix)")
+        let locker = try RedisLocker(configuration: configuration)
+        _ = try await locker.list()  // connects
+        lockers[label] = locker
+        return locker
+    }
 
     /// The port of LOCKHEED_REDIS_PORT, or of a server started here on first use.
     func get() async throws -> Int {
@@ -25,16 +39,17 @@ actor BenchServer {
         return try await task.value.port
     }
 
-    /// Stops the server started here, if any (after each benchmark).
+    /// Shuts the lockers down and stops the server started here, if any (after each benchmark).
     func stop() async {
+        for locker in lockers.values { await locker.shutdown() }
+        lockers = [:]
         if let started = try? await server?.value { await started.stop() }
         server = nil
     }
 }
 
-func makeLocker(_ label: String) async throws -> RedisLocker {
-    let port = try await BenchServer.shared.get()
-    return try RedisLocker(configuration: RedisConfiguration(port: port, keyPrefix: "bench-\(label)"))
+func makeLocker(_ label: String, prefix: String? = nil) async throws -> RedisLocker {
+    try await BenchServer.shared.locker(label, prefix: prefix ?? label)
 }
 
 /// Runs a command to completion and returns its standard output.
@@ -51,15 +66,18 @@ func runTool(_ executable: String, _ arguments: [String]) async throws -> String
     return text
 }
 
-/// Microseconds per request of one command from `redis-benchmark` (one client, no pipelining).
+/// The median microseconds per request of one command from `redis-benchmark` (one client, no
+/// pipelining).
 func redisBenchmarkMicroseconds(port: Int, requests: Int, _ command: [String]) async throws -> Double {
     let csv = try await runTool(
         "redis-benchmark", ["-p", String(port), "-c", "1", "-P", "1", "-n", String(requests), "--csv"] + command)
-    // "test","rps",...  then  "SET ...","12345.67",...
-    guard let line = csv.split(separator: "\n").last,
-        let rps = Double(line.split(separator: ",")[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...  then one row of values
+    // (the command itself may contain commas, so count columns from the end).
+    let columns = csv.split(separator: "\n").last?.split(separator: ",") ?? []
+    guard columns.count >= 7,
+        let p50 = Double(columns[columns.count - 4].trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
     else { throw LockheedError.backend("unreadable redis-benchmark output: \(csv)") }
-    return 1e6 / rps
+    return p50 * 1000
 }
 
 /// Per-pair latency in microseconds, reported as a custom metric.
@@ -167,7 +185,6 @@ let benchmarks: @Sendable () -> Void = {
             _ = try await locker.release(request.name, holder: request.holder)
         }
         benchmark.stopMeasurement()
-        await locker.shutdown()
     }
 
     // The full handle on Redis: Lock.acquire + release with events, metrics and validation.
@@ -180,7 +197,6 @@ let benchmarks: @Sendable () -> Void = {
             try await lock.release()
         }
         benchmark.stopMeasurement()
-        await locker.shutdown()
     }
 
     let handoffs = Benchmark.Configuration(
@@ -188,21 +204,17 @@ let benchmarks: @Sendable () -> Void = {
 
     // Contended hand-off, woken by the release's pub/sub message (wait timeout 1 s as a backstop).
     Benchmark("redis: hand-off, pub/sub notification", configuration: handoffs) { benchmark in
-        let a = try await makeLocker("notify")
-        let b = try await makeLocker("notify")
+        let a = try await makeLocker("notify-a", prefix: "notify")
+        let b = try await makeLocker("notify-b", prefix: "notify")
         try await handoff(benchmark, a: a, b: b, waitTimeout: .seconds(1))
-        await a.shutdown()
-        await b.shutdown()
     }
 
     // Contended hand-off by polling without notification: retry every 10 ms / 100 ms.
     for interval in [10, 100] {
         Benchmark("redis: hand-off, polling every \(interval) ms", configuration: handoffs) { benchmark in
-            let a = try await makeLocker("poll\(interval)")
-            let b = try await makeLocker("poll\(interval)")
+            let a = try await makeLocker("poll\(interval)-a", prefix: "poll\(interval)")
+            let b = try await makeLocker("poll\(interval)-b", prefix: "poll\(interval)")
             try await handoff(benchmark, a: a, b: PollingOnly(base: b), waitTimeout: .milliseconds(interval))
-            await a.shutdown()
-            await b.shutdown()
         }
     }
 }

@@ -1,1 +1,3 @@
 #include <hiredis/hiredis.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>

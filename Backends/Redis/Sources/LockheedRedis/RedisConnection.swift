@@ -2,14 +2,14 @@ import CHiredis
 import Glibc
 import LockheedCore
 
-/// One blocking hiredis connection. It is created, used and freed on a single dedicated
-/// thread (a pool worker or the subscriber), never on Swift's cooperative pool, so it is not
-/// `Sendable`.
+/// One hiredis connection. It is not `Sendable`: the subscriber's connection lives on the
+/// subscriber thread; a pooled connection is reached only through its ``PooledConnection``'s
+/// mutex. Connecting blocks and so never runs on Swift's cooperative pool; once switched to
+/// non-blocking mode (``connectIfNeeded(nonBlocking:)``), ``write(_:)`` and ``pollReply()`` never
+/// wait.
 final class RedisConnection {
     private let configuration: RedisConfiguration
     private(set) var context: UnsafeMutablePointer<redisContext>?
-    /// The number of connections opened so far (for tests of reconnection).
-    private(set) var connectCount = 0
 
     init(configuration: RedisConfiguration) {
         self.configuration = configuration
@@ -29,8 +29,9 @@ final class RedisConnection {
         context = nil
     }
 
-    /// Opens the socket when closed, authenticates and selects the database.
-    func connectIfNeeded() throws(LockheedError) {
+    /// Opens the socket when closed, authenticates and selects the database (blocking), then
+    /// switches the socket to non-blocking mode when asked.
+    func connectIfNeeded(nonBlocking: Bool = false) throws(LockheedError) {
         if context != nil { return }
         let host = configuration.host
         guard let ctx = redisConnectWithTimeout(host, Int32(configuration.port), timeval(configuration.connectTimeout))
@@ -42,7 +43,6 @@ final class RedisConnection {
         }
         redisSetTimeout(ctx, timeval(configuration.commandTimeout))
         context = ctx
-        connectCount += 1
         do throws(LockheedError) {
             if let password = configuration.password {
                 var auth = ["AUTH"]
@@ -57,6 +57,49 @@ final class RedisConnection {
             close()
             throw error
         }
+        if nonBlocking {
+            let flags = fcntl(ctx.pointee.fd, F_GETFL)
+            guard flags >= 0, fcntl(ctx.pointee.fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+                close()
+                throw .unavailable("cannot make the redis socket non-blocking (errno \(errno))")
+            }
+            ctx.pointee.flags &= ~Int32(REDIS_BLOCK)
+        }
+    }
+
+    // MARK: Non-blocking use (pooled connections)
+
+    /// Queues an encoded command (see ``RedisCommand``) and writes as much as the socket takes
+    /// now. Returns `true` when all of it was written.
+    func write(_ command: [UInt8]) throws(LockheedError) -> Bool {
+        guard let ctx = context else { throw .unavailable("not connected to redis") }
+        let appended = command.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(ctx, $0.baseAddress, $0.count) }
+        }
+        guard appended == REDIS_OK else { throw failure(ctx) }
+        return try flush()
+    }
+
+    /// Writes what is still queued; `true` when nothing is left.
+    func flush() throws(LockheedError) -> Bool {
+        guard let ctx = context else { throw .unavailable("not connected to redis") }
+        var done: Int32 = 0
+        guard redisBufferWrite(ctx, &done) == REDIS_OK else { throw failure(ctx) }
+        return done != 0
+    }
+
+    /// Returns the next reply if it is complete, reading what the socket has without waiting;
+    /// `nil` when more bytes are needed. A closed or broken socket throws `.unavailable`.
+    func pollReply() throws(LockheedError) -> RedisValue? {
+        if let reply = try bufferedReply() { return reply }
+        try readSocket()
+        return try bufferedReply()
+    }
+
+    private func failure(_ ctx: UnsafeMutablePointer<redisContext>) -> LockheedError {
+        let message = Self.errorString(ctx)
+        close()
+        return .unavailable("redis connection failed: \(message)")
     }
 
     private func expectOK(_ reply: RedisValue, what: String) throws(LockheedError) {
@@ -73,10 +116,13 @@ final class RedisConnection {
 
     private func send(_ arguments: [String]) throws(LockheedError) -> RedisValue {
         guard let ctx = context else { throw .unavailable("not connected to redis") }
-        let raw: UnsafeMutableRawPointer? = Self.withArgv(arguments) { argc, argv, lengths in
-            redisCommandArgv(ctx, argc, argv, lengths)
+        let command = RedisCommand.encode(arguments)
+        let appended = command.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(ctx, $0.baseAddress, $0.count) }
         }
-        guard let raw else {
+        guard appended == REDIS_OK else { throw failure(ctx) }
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else {
             let savedErrno = errno
             let message = Self.errorString(ctx)
             let code = ctx.pointee.err
@@ -119,21 +165,6 @@ final class RedisConnection {
     }
 
     // MARK: Helpers
-
-    private static func withArgv<T>(
-        _ arguments: [String],
-        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
-    ) -> T {
-        let copies: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        defer { for copy in copies { free(copy) } }
-        var pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
-        let lengths: [Int] = arguments.map { $0.utf8.count }
-        return pointers.withUnsafeMutableBufferPointer { argv in
-            lengths.withUnsafeBufferPointer { lengths in
-                body(Int32(arguments.count), argv.baseAddress!, lengths.baseAddress!)
-            }
-        }
-    }
 
     private static func errorString(_ ctx: UnsafeMutablePointer<redisContext>) -> String {
         withUnsafeBytes(of: ctx.pointee.errstr) { bytes in

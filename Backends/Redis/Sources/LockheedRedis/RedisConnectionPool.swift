@@ -1,128 +1,201 @@
-import Dispatch
 import Foundation
+import Glibc
 import LockheedCore
 import Synchronization
 
-/// A small pool of hiredis connections, each owned by its own dedicated thread.
-///
-/// Blocking hiredis calls run only on these threads, never on Swift's cooperative pool. Jobs
-/// wait in one FIFO queue; threads are started lazily, up to `poolSize`, when no thread is idle.
-final class RedisConnectionPool: Sendable {
-    private struct Job: Sendable {
-        let run: @Sendable (RedisConnection) -> Void
-        let fail: @Sendable (LockheedError) -> Void
-    }
+/// A connection of the pool, used by one command at a time; its hiredis context is reached only
+/// through the mutex, by the command's caller or by the reactor on its behalf.
+final class PooledConnection: Sendable {
+    let connection: Mutex<RedisConnection>
 
+    init(configuration: RedisConfiguration) {
+        connection = Mutex(RedisConnection(configuration: configuration))
+    }
+}
+
+/// Up to `poolSize` non-blocking hiredis connections shared by concurrent commands.
+///
+/// A command takes an idle connection (or waits for one), writes its bytes on the caller's
+/// thread without blocking, then polls for the reply for at most ``RedisConfiguration/replySpin``
+/// (yielding the CPU between polls) while recent polls mostly caught their reply. A reply that has
+/// not come by then is awaited by ``RedisReactor``, and the task is suspended. On loopback this
+/// saves the two thread wake-ups that handing every command to another thread costs. Connecting
+/// blocks (DNS, TCP, `AUTH`), so it runs on a short-lived thread of its own.
+final class RedisConnectionPool: Sendable {
     private struct State {
-        var queue: [Job] = []
-        var head = 0
-        var threads = 0
-        var idle = 0
+        var idle: [PooledConnection] = []
+        var created = 0
+        var waiters: [CheckedContinuation<PooledConnection?, Never>] = []
         var closed = false
-        var connects = 0
     }
 
     private let configuration: RedisConfiguration
     private let state = Mutex(State())
-    private let wakeups = DispatchSemaphore(value: 0)
+    private let opened = Atomic<Int>(0)
+    /// How well polling has paid off lately, 0...``spinScoreLimit``: a reply caught while
+    /// polling raises it by one, a poll that ran out lowers it by four. At zero the pool stops
+    /// polling (a distant or overloaded server) except for every 16th command, which probes.
+    private let spinScore = Atomic<Int>(spinScoreLimit)
+    private let commandsSent = Atomic<Int>(0)
+    private static let spinScoreLimit = 16
 
     init(configuration: RedisConfiguration) {
         self.configuration = configuration
     }
 
     /// Connections opened so far, reconnections included.
-    var connectionsOpened: Int { state.withLock { $0.connects } }
+    var connectionsOpened: Int { opened.load(ordering: .relaxed) }
 
-    /// Worker threads alive now.
-    var liveThreads: Int { state.withLock { $0.threads } }
+    /// Connections the pool holds now, open or not (at most `poolSize`; 0 after shutdown).
+    var connectionCount: Int { state.withLock { $0.created } }
 
-    /// Runs `body` with a connection on a pool thread and returns its result.
-    func run<T: Sendable>(
-        _ body: @escaping @Sendable (RedisConnection) throws(LockheedError) -> T
-    ) async throws(LockheedError) -> T {
-        let result: Result<T, LockheedError> = await withCheckedContinuation { continuation in
-            let job = Job(
-                run: { connection in
-                    do throws(LockheedError) {
-                        continuation.resume(returning: .success(try body(connection)))
-                    } catch { continuation.resume(returning: .failure(error)) }
-                },
-                fail: { error in continuation.resume(returning: .failure(error)) })
-            enqueue(job)
+    /// Sends one command and returns its reply. A server error reply is returned as
+    /// ``RedisValue/error(_:)``; a broken connection throws `.unavailable` (the next command
+    /// reconnects) and a late reply `.timedOut`.
+    func command(_ arguments: [String]) async throws(LockheedError) -> RedisValue {
+        let bytes = RedisCommand.encode(arguments)
+        let pooled = try await checkout()
+        defer { checkin(pooled) }
+        if !pooled.connection.withLock({ $0.isConnected }) { try await connect(pooled) }
+        return try await roundTrip(pooled, bytes, command: arguments.first ?? "")
+    }
+
+    private func roundTrip(
+        _ pooled: PooledConnection, _ bytes: [UInt8], command: String
+    ) async throws(LockheedError) -> RedisValue {
+        let started = ContinuousClock.now
+        let (written, descriptor) = try pooled.connection.withLock { connection throws(LockheedError) in
+            (try connection.write(bytes), connection.fileDescriptor)
+        }
+        if written && shouldSpin() {
+            let end = started + configuration.replySpin
+            repeat {
+                sched_yield()
+                let reply = try pooled.connection.withLock { connection throws(LockheedError) in
+                    try connection.pollReply()
+                }
+                if let reply {
+                    scoreSpin(caught: true)
+                    return reply
+                }
+            } while ContinuousClock.now < end
+            scoreSpin(caught: false)
+        }
+        let result = await withCheckedContinuation { completion in
+            RedisReactor.shared.park(
+                pooled, descriptor: descriptor, command: command, timeout: configuration.commandTimeout,
+                writing: !written, completion: completion)
         }
         return try result.get()
     }
 
-    private func enqueue(_ job: Job) {
-        let (accepted, spawn) = state.withLock { state -> (Bool, Bool) in
-            guard !state.closed else { return (false, false) }
-            state.queue.append(job)
-            let pending = state.queue.count - state.head
-            if state.threads < configuration.poolSize && state.idle < pending {
-                state.threads += 1
-                return (true, true)
+    private func shouldSpin() -> Bool {
+        guard configuration.replySpin > .zero else { return false }
+        if spinScore.load(ordering: .relaxed) > 0 { return true }
+        return commandsSent.wrappingAdd(1, ordering: .relaxed).newValue % 16 == 0
+    }
+
+    private func scoreSpin(caught: Bool) {
+        let score = spinScore.load(ordering: .relaxed)
+        spinScore.store(caught ? min(Self.spinScoreLimit, score + 1) : max(0, score - 4), ordering: .relaxed)
+    }
+
+    /// Connects (with `AUTH` and `SELECT`) on a thread of its own, then switches to non-blocking.
+    private func connect(_ pooled: PooledConnection) async throws(LockheedError) {
+        let result: Result<Void, LockheedError> = await withCheckedContinuation { completion in
+            let thread = Thread {
+                let result = pooled.connection.withLock { connection -> Result<Void, LockheedError> in
+                    do throws(LockheedError) {
+                        try connection.connectIfNeeded(nonBlocking: true)
+                        return .success(())
+                    } catch { return .failure(error) }
+                }
+                completion.resume(returning: result)
             }
-            return (true, false)
-        }
-        guard accepted else {
-            job.fail(.unavailable("the redis locker was shut down"))
-            return
-        }
-        if spawn {
-            let thread = Thread { [self] in work() }
-            thread.name = "lockheed-redis"
+            thread.name = "lockheed-redis-connect"
             thread.start()
         }
-        wakeups.signal()
+        try result.get()
+        opened.add(1, ordering: .relaxed)
     }
 
-    private func work() {
-        let connection = RedisConnection(configuration: configuration)
-        var opened = 0
-        while true {
-            state.withLock { $0.idle += 1 }
-            wakeups.wait()
-            let job: Job? = state.withLock { state in
-                state.idle -= 1
-                guard !state.closed, state.head < state.queue.count else { return nil }
-                let job = state.queue[state.head]
-                state.head += 1
-                if state.head > 64 && state.head * 2 > state.queue.count {
-                    state.queue.removeFirst(state.head)
-                    state.head = 0
+    // MARK: Checkout
+
+    private func checkout() async throws(LockheedError) -> PooledConnection {
+        enum Decision {
+            case take(PooledConnection)
+            case create
+            case wait
+            case closed
+        }
+        let decision = state.withLock { state -> Decision in
+            if state.closed { return .closed }
+            if let pooled = state.idle.popLast() { return .take(pooled) }
+            if state.created < configuration.poolSize {
+                state.created += 1
+                return .create
+            }
+            return .wait
+        }
+        switch decision {
+        case .take(let pooled): return pooled
+        case .create: return PooledConnection(configuration: configuration)
+        case .closed: throw .unavailable("the redis locker was shut down")
+        case .wait:
+            let pooled = await withCheckedContinuation { waiter in
+                let ready = state.withLock { state -> PooledConnection?? in
+                    if state.closed { return .some(nil) }
+                    if let pooled = state.idle.popLast() { return .some(pooled) }
+                    state.waiters.append(waiter)
+                    return nil
                 }
-                return job
+                if let ready { waiter.resume(returning: ready) }
             }
-            if state.withLock({ $0.closed }) { break }
-            guard let job else { continue }
-            job.run(connection)
-            if connection.connectCount != opened {
-                let delta = connection.connectCount - opened
-                opened = connection.connectCount
-                state.withLock { $0.connects += delta }
-            }
+            guard let pooled else { throw .unavailable("the redis locker was shut down") }
+            return pooled
         }
-        connection.close()
-        state.withLock { $0.threads -= 1 }
     }
 
-    /// Fails queued jobs, stops the threads once their current command ends, and closes the
-    /// connections.
-    func shutdown() async {
-        let (pending, threads) = state.withLock { state -> ([Job], Int) in
-            guard !state.closed else { return ([], 0) }
-            state.closed = true
-            let pending = Array(state.queue[state.head...])
-            state.queue = []
-            state.head = 0
-            return (pending, state.threads)
+    private func checkin(_ pooled: PooledConnection) {
+        enum Decision {
+            case handOver(CheckedContinuation<PooledConnection?, Never>)
+            case kept
+            case discard
         }
-        for job in pending { job.fail(.unavailable("the redis locker was shut down")) }
-        for _ in 0..<threads + 1 { wakeups.signal() }
+        let decision = state.withLock { state -> Decision in
+            if state.closed {
+                state.created -= 1
+                return .discard
+            }
+            if !state.waiters.isEmpty { return .handOver(state.waiters.removeFirst()) }
+            state.idle.append(pooled)
+            return .kept
+        }
+        switch decision {
+        case .handOver(let waiter): waiter.resume(returning: pooled)
+        case .discard: pooled.connection.withLock { $0.close() }
+        case .kept: break
+        }
+    }
+
+    /// Fails waiting commands, closes idle connections, and waits (within a command timeout)
+    /// for the busy ones to finish and close.
+    func shutdown() async {
+        let (idle, waiters) = state.withLock {
+            state -> ([PooledConnection], [CheckedContinuation<PooledConnection?, Never>]) in
+            state.closed = true
+            let idle = state.idle
+            state.idle = []
+            state.created -= idle.count
+            let waiters = state.waiters
+            state.waiters = []
+            return (idle, waiters)
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
+        for pooled in idle { pooled.connection.withLock { $0.close() } }
         let deadline = ContinuousClock.now + configuration.commandTimeout + configuration.connectTimeout
-        while liveThreads > 0 && ContinuousClock.now < deadline {
+        while connectionCount > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(2))
-            wakeups.signal()
         }
     }
 }

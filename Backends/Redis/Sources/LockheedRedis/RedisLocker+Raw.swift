@@ -3,7 +3,7 @@ import LockheedCore
 extension RedisLocker {
     /// Sends one raw command on a pool connection (tests and fault hooks).
     func rawCommand(_ arguments: [String]) async throws(LockheedError) -> RedisValue {
-        try await pool.run { connection throws(LockheedError) in try connection.command(arguments) }
+        try await pool.command(arguments)
     }
 
     /// Makes every lease of `name` expire now by the server's clock (a test hook).

@@ -150,9 +150,7 @@ public final class RedisLocker: Locker {
         var names = Set<LockName>()
         repeat {
             let command = ["SCAN", cursor, "MATCH", pattern, "COUNT", "1000"]
-            let reply = try await pool.run { connection throws(LockheedError) in
-                try connection.command(command)
-            }
+            let reply = try await pool.command(command)
             guard let items = reply.array, items.count == 2, let next = items[0].text, let keys = items[1].array else {
                 throw Self.unexpected(reply, name: nil)
             }
@@ -194,8 +192,10 @@ public final class RedisLocker: Locker {
     func evaluate(
         _ script: RedisScript, name: LockName?, keys: [String], arguments: [String]
     ) async throws(LockheedError) -> RedisValue {
-        let reply = try await pool.run { connection throws(LockheedError) in
-            try connection.evaluate(script, keys: keys, arguments: arguments)
+        let tail = [String(keys.count)] + keys + arguments
+        var reply = try await pool.command(["EVALSHA", script.sha1] + tail)
+        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            reply = try await pool.command(["EVAL", script.source] + tail)
         }
         if case .error(let message) = reply { throw Self.scriptError(message, name: name) }
         return reply
@@ -227,17 +227,5 @@ public final class RedisLocker: Locker {
             }
         }
         return entries
-    }
-}
-
-extension RedisConnection {
-    /// Runs `script` by digest, sending its source once when the server answers `NOSCRIPT`.
-    func evaluate(_ script: RedisScript, keys: [String], arguments: [String]) throws(LockheedError) -> RedisValue {
-        let tail = [String(keys.count)] + keys + arguments
-        let reply = try command(["EVALSHA", script.sha1] + tail)
-        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-            return try command(["EVAL", script.source] + tail)
-        }
-        return reply
     }
 }

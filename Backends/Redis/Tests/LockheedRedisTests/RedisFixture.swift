@@ -69,4 +69,12 @@ struct RedisConformanceTests {
     func conformance(_ testCase: ConformanceCase) async throws {
         try await testCase.run(on: try await RedisFixture())
     }
+
+    /// The same suite with every reply awaited by the reactor thread, never polled for.
+    @Test(arguments: ConformanceSuite.cases)
+    func conformanceWithoutPolling(_ testCase: ConformanceCase) async throws {
+        var configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
+        configuration.replySpin = .zero
+        try await testCase.run(on: try await RedisFixture(configuration: configuration))
+    }
 }

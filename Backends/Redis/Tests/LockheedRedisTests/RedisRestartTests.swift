@@ -44,11 +44,11 @@ struct RedisRestartTests {
         try await waiter.value
         #expect(ContinuousClock.now - woke < .seconds(5))
 
-        #expect(locker.pool.liveThreads <= configuration.poolSize)
+        #expect(locker.pool.connectionCount <= configuration.poolSize)
         await locker.shutdown()
         await other.shutdown()
-        #expect(locker.pool.liveThreads == 0)
-        #expect(other.pool.liveThreads == 0)
+        #expect(locker.pool.connectionCount == 0)
+        #expect(other.pool.connectionCount == 0)
         let clients = try await connectedClients(port: restarted.port)
         #expect(clients == 1, "only the counting connection itself may remain, found \(clients)")
         await restarted.stop()

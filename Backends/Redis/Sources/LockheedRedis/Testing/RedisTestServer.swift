@@ -115,9 +115,7 @@ public struct RedisTestServer: Sendable {
         }
         configuration.poolSize = 1
         let pool = RedisConnectionPool(configuration: configuration)
-        let reply = try? await pool.run { connection throws(LockheedError) in
-            try connection.command(["INFO", "server"])
-        }
+        let reply = try? await pool.command(["INFO", "server"])
         await pool.shutdown()
         return reply?.text?.contains("process_id:\(pid)\r\n") ?? false
     }

@@ -1,0 +1,66 @@
+import LockheedConformance
+import LockheedCore
+import Testing
+
+@testable import LockheedRedis
+
+@Suite("Redis connection pool")
+struct RedisPoolTests {
+    @Test(
+        "more concurrent commands than connections queue for one and all succeed",
+        arguments: [Duration.zero, .microseconds(200)])
+    func queueing(replySpin: Duration) async throws {
+        var configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
+        configuration.poolSize = 2
+        configuration.replySpin = replySpin
+        let locker = try RedisLocker(configuration: configuration)
+        let tokens = try await withThrowingTaskGroup(of: UInt64.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let request = try AcquireRequest(
+                        name: LockName("q-\(index % 8)"), holder: "h\(index)", duration: .seconds(30))
+                    do {
+                        let lease = try await locker.acquire(request)
+                        #expect(try await locker.release(request.name, holder: request.holder))
+                        return lease.fencingToken
+                    } catch LockheedError.held { return 0 }
+                }
+            }
+            return try await group.reduce(into: [UInt64]()) { $0.append($1) }
+        }
+        #expect(tokens.filter { $0 > 0 }.count >= 8, "every lock was granted at least once")
+        #expect(locker.pool.connectionCount <= 2)
+        await locker.shutdown()
+        #expect(locker.pool.connectionCount == 0)
+    }
+
+    @Test(
+        "a command larger than the socket buffer is written in parts and answered",
+        arguments: [Duration.zero, .microseconds(200)])
+    func partialWrites(replySpin: Duration) async throws {
+        var configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
+        configuration.replySpin = replySpin
+        let locker = try RedisLocker(configuration: configuration)
+        let key = configuration.keyPrefix + ":big"
+        let value = String(repeating: "0123456789abcdef", count: 1 << 20)  // 16 MiB
+        #expect(try await locker.rawCommand(["SET", key, value]) == .status("OK"))
+        #expect(try await locker.rawCommand(["STRLEN", key]) == .integer(Int64(value.utf8.count)))
+        let read = try await locker.rawCommand(["GET", key])
+        #expect(read == .string(value))
+        _ = try await locker.rawCommand(["DEL", key])
+        await locker.shutdown()
+    }
+
+    @Test("after shutdown, commands fail with .unavailable instead of waiting")
+    func afterShutdown() async throws {
+        let configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
+        let locker = try RedisLocker(configuration: configuration)
+        _ = try await locker.list()
+        await locker.shutdown()
+        let error = try await lockheedError { try await locker.list() }
+        guard case .unavailable = error else {
+            Issue.record("expected .unavailable, got \(error)")
+            return
+        }
+    }
+}
