@@ -8,7 +8,7 @@ import LockheedCore
 /// | `memory:` | in-process memory (tests, single programs) |
 /// | `sqlite:` | SQLite at the default path in the user's state directory |
 /// | `sqlite:///path/to/locks.db?busy_timeout=5s&synchronous=full` | SQLite at an absolute path |
-/// | `redis://[user:password@]host[:port][/db]?prefix=…&timeout=…` | Redis |
+/// | `redis://[user:password@]host[:port][/db]?prefix=…&timeout=…&reply_spin=…` | Redis |
 /// | `kubernetes:` | Kubernetes, in-cluster service account |
 /// | `kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=…` | Kubernetes via a kubeconfig |
 ///
@@ -90,12 +90,15 @@ public struct RedisURLParts: Sendable, Hashable {
     public var commandTimeout: Duration?
     /// The connection pool size (`pool=`); `nil` for the backend's default.
     public var poolSize: Int?
+    /// How long a caller polls for a reply before suspending (`reply_spin=`, `0s` never polls);
+    /// `nil` for the backend's default.
+    public var replySpin: Duration?
 
     /// Creates the parts of a local server's URL by default.
     public init(
         host: String = "127.0.0.1", port: Int = 6379, database: Int = 0, username: String? = nil,
         password: String? = nil, keyPrefix: String? = nil, connectTimeout: Duration? = nil,
-        commandTimeout: Duration? = nil, poolSize: Int? = nil
+        commandTimeout: Duration? = nil, poolSize: Int? = nil, replySpin: Duration? = nil
     ) {
         self.host = host
         self.port = port
@@ -106,6 +109,7 @@ public struct RedisURLParts: Sendable, Hashable {
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.poolSize = poolSize
+        self.replySpin = replySpin
     }
 }
 
@@ -167,6 +171,7 @@ extension BackendConfiguration: CustomStringConvertible {
             if let timeout = parts.commandTimeout { query.append("timeout=\(DurationSyntax.format(timeout))") }
             if let timeout = parts.connectTimeout { query.append("connect_timeout=\(DurationSyntax.format(timeout))") }
             if let pool = parts.poolSize { query.append("pool=\(pool)") }
+            if let spin = parts.replySpin { query.append("reply_spin=\(DurationSyntax.format(spin))") }
             return "redis://\(userInfo)\(host):\(parts.port)/\(parts.database)" + URLText.query(query)
         case .kubernetes(let parts):
             var query: [String] = []

@@ -131,13 +131,14 @@ extension BackendConfiguration {
                     throw url.error("pool must be a whole number of at least 1, not \"\(value)\"", example: example)
                 }
                 parts.poolSize = size
+            case "reply_spin": parts.replySpin = try url.duration(value, key: key, example: example)
             case "password":
                 throw url.error(
                     "put the password in the URL's user part or in \(redisPasswordVariable), not in a parameter",
                     example: example)
             default:
                 throw url.unknownParameter(
-                    key, valid: ["prefix", "timeout", "connect_timeout", "pool"], example: example)
+                    key, valid: ["prefix", "timeout", "connect_timeout", "pool", "reply_spin"], example: example)
             }
         }
         return parts

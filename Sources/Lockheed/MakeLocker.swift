@@ -48,6 +48,7 @@ extension RedisURLParts {
         if let connectTimeout { configuration.connectTimeout = connectTimeout }
         if let commandTimeout { configuration.commandTimeout = commandTimeout }
         if let poolSize { configuration.poolSize = poolSize }
+        if let replySpin { configuration.replySpin = replySpin }
         return configuration
     }
 }

@@ -17,7 +17,7 @@ struct LockheedCommand: AsyncParsableCommand {
               sqlite:
               sqlite:///PATH?busy_timeout=5s&synchronous=full
               redis://[USER:PASSWORD@]HOST[:PORT][/DB]?prefix=P&timeout=2s
-                (also connect_timeout=, pool=; the password may come from
+                (also connect_timeout=, pool=, reply_spin=; the password may come from
                 $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
               kubernetes:                  (in-cluster service account)
               kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=P

@@ -1,5 +1,6 @@
 import Foundation
 import Lockheed
+import LockheedRedis
 import Testing
 
 @Suite struct BackendURLTests {
@@ -53,15 +54,28 @@ import Testing
             try parse("redis://cache.internal:6380/3")
                 == .redis(RedisURLParts(host: "cache.internal", port: 6380, database: 3)))
         #expect(
-            try parse("redis://app:s%40cret@10.0.0.5:7000/1?prefix=ci&timeout=1.5s&connect_timeout=500ms&pool=8")
+            try parse(
+                "redis://app:s%40cret@10.0.0.5:7000/1?prefix=ci&timeout=1.5s&connect_timeout=500ms&pool=8&reply_spin=50us")
                 == .redis(
                     RedisURLParts(
                         host: "10.0.0.5", port: 7000, database: 1, username: "app", password: "s@cret", keyPrefix: "ci",
-                        connectTimeout: .milliseconds(500), commandTimeout: .milliseconds(1500), poolSize: 8)))
+                        connectTimeout: .milliseconds(500), commandTimeout: .milliseconds(1500), poolSize: 8,
+                        replySpin: .microseconds(50))))
         #expect(try parse("redis://:pw@[::1]:6379") == .redis(RedisURLParts(host: "::1", password: "pw")))
         #expect(
             try parse("redis://app@localhost", ["LOCKHEED_REDIS_PASSWORD": "from-env"])
                 == .redis(RedisURLParts(host: "localhost", username: "app", password: "from-env")))
+    }
+
+    @Test func redisSettingsReachTheConfiguration() throws {
+        guard case .redis(let parts) = try parse("redis://h/2?pool=3&reply_spin=0s&timeout=3s") else {
+            Issue.record("not a redis URL")
+            return
+        }
+        let configuration = parts.redisConfiguration
+        #expect(configuration.database == 2 && configuration.poolSize == 3)
+        #expect(configuration.replySpin == .zero && configuration.commandTimeout == .seconds(3))
+        #expect(message("redis://h?reply_spin=soon")?.contains("reply_spin") == true)
     }
 
     @Test func redisErrors() {
@@ -132,6 +146,7 @@ import Testing
     @Test(arguments: [
         "memory:", "sqlite:", "sqlite:///var/tmp/locks%20x.db?busy_timeout=5s&synchronous=normal",
         "redis://127.0.0.1:6379/0", "redis://u:p@host:1/2?prefix=a&timeout=2s&connect_timeout=1s&pool=3",
+        "redis://h/0?reply_spin=0s", "redis://h/0?reply_spin=150us",
         "redis://[::1]:6379/0", "kubernetes:", "kubernetes://ns?kubeconfig=/k&context=c&prefix=p",
         "kubernetes:?prefix=p",
     ])

@@ -19,9 +19,10 @@ actor BenchServer {
     private var lockers: [String: RedisLocker] = [:]
 
     /// The locker for `label` (key prefix `bench-<prefix>`), made and connected once per benchmark.
-    func locker(_ label: String, prefix: String) async throws -> RedisLocker {
+    func locker(_ label: String, prefix: String, replySpin: Duration? = nil) async throws -> RedisLocker {
         if let locker = lockers[label] { return locker }
-        let configuration = RedisConfiguration(port: try await get(), keyPrefix: "bench-\(prefix)")
+        var configuration = RedisConfiguration(port: try await get(), keyPrefix: "bench-\(prefix)")
+        if let replySpin { configuration.replySpin = replySpin }
         let locker = try RedisLocker(configuration: configuration)
         _ = try await locker.list()  // connects
         lockers[label] = locker
@@ -48,8 +49,8 @@ actor BenchServer {
     }
 }
 
-func makeLocker(_ label: String, prefix: String? = nil) async throws -> RedisLocker {
-    try await BenchServer.shared.locker(label, prefix: prefix ?? label)
+func makeLocker(_ label: String, prefix: String? = nil, replySpin: Duration? = nil) async throws -> RedisLocker {
+    try await BenchServer.shared.locker(label, prefix: prefix ?? label, replySpin: replySpin)
 }
 
 /// Runs a command to completion and returns its standard output.
@@ -197,6 +198,46 @@ let benchmarks: @Sendable () -> Void = {
             try await lock.release()
         }
         benchmark.stopMeasurement()
+    }
+
+    // Without polling for replies: every reply awaited by the reactor thread (replySpin zero).
+    Benchmark("redis: locker acquire+release (uncontended), replySpin 0") { benchmark in
+        let locker = try await makeLocker("locker-nospin", replySpin: .zero)
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            _ = try await locker.acquire(request)
+            _ = try await locker.release(request.name, holder: request.holder)
+        }
+        benchmark.stopMeasurement()
+    }
+
+    // Throughput under concurrency: 8 tasks, 25 acquire+release pairs each on their own lock,
+    // through one locker (4 connections), with and without reply polling.
+    let concurrent = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput], warmupIterations: 10, maxDuration: .seconds(6), maxIterations: 2_000,
+        scalingFactor: .one)
+    for spin in [Duration.microseconds(200), .zero] {
+        let label = "\(spin == .zero ? "replySpin 0" : "replySpin 200 µs")"
+        Benchmark("redis: 8 tasks x 25 acquire+release, \(label)", configuration: concurrent) { benchmark in
+            let locker = try await makeLocker("concurrent-\(spin)", prefix: "concurrent", replySpin: spin)
+            let requests = try (0..<8).map {
+                try AcquireRequest(name: LockName("c\($0)"), holder: "h\($0)", duration: .seconds(30))
+            }
+            benchmark.startMeasurement()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for request in requests {
+                    group.addTask {
+                        for _ in 0..<25 {
+                            _ = try await locker.acquire(request)
+                            _ = try await locker.release(request.name, holder: request.holder)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            benchmark.stopMeasurement()
+        }
     }
 
     let handoffs = Benchmark.Configuration(

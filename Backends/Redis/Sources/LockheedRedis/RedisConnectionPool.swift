@@ -17,7 +17,8 @@ final class PooledConnection: Sendable {
 ///
 /// A command takes an idle connection (or waits for one), writes its bytes on the caller's
 /// thread without blocking, then polls for the reply for at most ``RedisConfiguration/replySpin``
-/// (yielding the CPU between polls) while recent polls mostly caught their reply. A reply that has
+/// (yielding the CPU between polls) while it is the pool's only command in flight and recent
+/// polls mostly caught their reply. A reply that has
 /// not come by then is awaited by ``RedisReactor``, and the task is suspended. On loopback this
 /// saves the two thread wake-ups that handing every command to another thread costs. Connecting
 /// blocks (DNS, TCP, `AUTH`), so it runs on a short-lived thread of its own.
@@ -37,6 +38,9 @@ final class RedisConnectionPool: Sendable {
     /// polling (a distant or overloaded server) except for every 16th command, which probes.
     private let spinScore = Atomic<Int>(spinScoreLimit)
     private let commandsSent = Atomic<Int>(0)
+    /// Commands between write and reply now. Polling only pays while this is 1: with more, the
+    /// polling callers would hold the cooperative threads the others need.
+    private let inFlight = Atomic<Int>(0)
     private static let spinScoreLimit = 16
 
     init(configuration: RedisConfiguration) {
@@ -64,10 +68,12 @@ final class RedisConnectionPool: Sendable {
         _ pooled: PooledConnection, _ bytes: [UInt8], command: String
     ) async throws(LockheedError) -> RedisValue {
         let started = ContinuousClock.now
+        let concurrent = inFlight.wrappingAdd(1, ordering: .relaxed).newValue > 1
+        defer { inFlight.wrappingSubtract(1, ordering: .relaxed) }
         let (written, descriptor) = try pooled.connection.withLock { connection throws(LockheedError) in
             (try connection.write(bytes), connection.fileDescriptor)
         }
-        if written && shouldSpin() {
+        if written && !concurrent && shouldSpin() {
             let end = started + configuration.replySpin
             repeat {
                 sched_yield()
@@ -78,7 +84,7 @@ final class RedisConnectionPool: Sendable {
                     scoreSpin(caught: true)
                     return reply
                 }
-            } while ContinuousClock.now < end
+            } while ContinuousClock.now < end && inFlight.load(ordering: .relaxed) == 1
             scoreSpin(caught: false)
         }
         let result = await withCheckedContinuation { completion in

@@ -30,10 +30,14 @@ extension RedisScript {
         end
         local function int(n) return string.format('%d', n) end
         local function load(key)
-          local kind = redis.call('TYPE', key)['ok']
-          if kind == 'none' then return nil end
-          if kind ~= 'hash' then return nil, 'LOCKHEED_MALFORMED the key holds a ' .. kind .. ', not a lock hash' end
-          local h = redis.call('HMGET', key, 'format', 'type', 'max', 'tags', 'leases', 'version')
+          local h = redis.pcall('HMGET', key, 'format', 'type', 'max', 'tags', 'leases', 'version')
+          if h.err then
+            local kind = redis.call('TYPE', key)['ok']
+            return nil, 'LOCKHEED_MALFORMED the key holds a ' .. kind .. ', not a lock hash'
+          end
+          if not h[1] and not h[2] and not h[3] and not h[4] and not h[5] and not h[6] then
+            if redis.call('EXISTS', key) == 0 then return nil end
+          end
           if h[1] ~= '1' then
             local f = tonumber(h[1])
             if f and f > 1 then return nil, 'LOCKHEED_INCOMPATIBLE lock format ' .. h[1] .. ' is newer than 1' end
@@ -126,7 +130,7 @@ extension RedisScript {
         end
         if ARGV[6] == '1' then
           st.tags = ARGV[5]
-        else
+        elseif ARGV[5] ~= '' then
           local tags = {}
           if st.tags ~= '' then tags = {st.tags} end
           for tag in string.gmatch(ARGV[5], '[^,]+') do
