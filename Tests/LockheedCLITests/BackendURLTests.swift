@@ -55,7 +55,8 @@ import Testing
                 == .redis(RedisURLParts(host: "cache.internal", port: 6380, database: 3)))
         #expect(
             try parse(
-                "redis://app:s%40cret@10.0.0.5:7000/1?prefix=ci&timeout=1.5s&connect_timeout=500ms&pool=8&reply_spin=50us")
+                "redis://app:s%40cret@10.0.0.5:7000/1?prefix=ci&timeout=1.5s&connect_timeout=500ms&pool=8&reply_spin=50us"
+            )
                 == .redis(
                     RedisURLParts(
                         host: "10.0.0.5", port: 7000, database: 1, username: "app", password: "s@cret", keyPrefix: "ci",
