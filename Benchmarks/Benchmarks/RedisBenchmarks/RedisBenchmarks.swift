@@ -215,8 +215,7 @@ let benchmarks: @Sendable () -> Void = {
     // Throughput under concurrency: 8 tasks, 25 acquire+release pairs each on their own lock,
     // through one locker (4 connections), with and without reply polling.
     let concurrent = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput], warmupIterations: 10, maxDuration: .seconds(6), maxIterations: 2_000,
-        scalingFactor: .one)
+        metrics: [.wallClock, .throughput], warmupIterations: 10, maxDuration: .seconds(6), maxIterations: 2_000)
     for spin in [Duration.microseconds(200), .zero] {
         let label = "\(spin == .zero ? "replySpin 0" : "replySpin 200 µs")"
         Benchmark("redis: 8 tasks x 25 acquire+release, \(label)", configuration: concurrent) { benchmark in
