@@ -216,7 +216,7 @@ let benchmarks: @Sendable () -> Void = {
     // through one locker (4 connections), with and without reply polling.
     let concurrent = Benchmark.Configuration(
         metrics: [.wallClock, .throughput], warmupIterations: 10, maxDuration: .seconds(6), maxIterations: 2_000)
-    for spin in [Duration.microseconds(200), .zero] {
+    for spin in [Duration.zero, .microseconds(200)] {
         let label = "\(spin == .zero ? "replySpin 0" : "replySpin 200 µs")"
         Benchmark("redis: 8 tasks x 25 acquire+release, \(label)", configuration: concurrent) { benchmark in
             let locker = try await makeLocker("concurrent-\(spin)", prefix: "concurrent", replySpin: spin)

@@ -16,10 +16,9 @@ final class PooledConnection: Sendable {
 /// Up to `poolSize` non-blocking hiredis connections shared by concurrent commands.
 ///
 /// A command takes an idle connection (or waits for one), writes its bytes on the caller's
-/// thread without blocking, then polls for the reply for at most ``RedisConfiguration/replySpin``
-/// (yielding the CPU between polls) while it is the pool's only command in flight and recent
-/// polls mostly caught their reply. A reply that has
-/// not come by then is awaited by ``RedisReactor``, and the task is suspended. On loopback this
+/// thread without blocking, then, when ``ReplyPolling`` says it pays, polls for the reply for at
+/// most ``RedisConfiguration/replySpin``, yielding the CPU between polls. A reply that has not
+/// come by then is awaited by ``RedisReactor``, and the task is suspended. On loopback this
 /// saves the two thread wake-ups that handing every command to another thread costs. Connecting
 /// blocks (DNS, TCP, `AUTH`), so it runs on a short-lived thread of its own.
 final class RedisConnectionPool: Sendable {
@@ -33,15 +32,7 @@ final class RedisConnectionPool: Sendable {
     private let configuration: RedisConfiguration
     private let state = Mutex(State())
     private let opened = Atomic<Int>(0)
-    /// How well polling has paid off lately, 0...``spinScoreLimit``: a reply caught while
-    /// polling raises it by one, a poll that ran out lowers it by four. At zero the pool stops
-    /// polling (a distant or overloaded server) except for every 16th command, which probes.
-    private let spinScore = Atomic<Int>(spinScoreLimit)
-    private let commandsSent = Atomic<Int>(0)
-    /// Commands between write and reply now. Polling only pays while this is 1: with more, the
-    /// polling callers would hold the cooperative threads the others need.
-    private let inFlight = Atomic<Int>(0)
-    private static let spinScoreLimit = 16
+    private let polling = Mutex(ReplyPolling())
 
     init(configuration: RedisConfiguration) {
         self.configuration = configuration
@@ -68,12 +59,12 @@ final class RedisConnectionPool: Sendable {
         _ pooled: PooledConnection, _ bytes: [UInt8], command: String
     ) async throws(LockheedError) -> RedisValue {
         let started = ContinuousClock.now
-        let concurrent = inFlight.wrappingAdd(1, ordering: .relaxed).newValue > 1
-        defer { inFlight.wrappingSubtract(1, ordering: .relaxed) }
+        let poll = polling.withLock { $0.begin(at: started) } && configuration.replySpin > .zero
+        defer { polling.withLock { $0.end() } }
         let (written, descriptor) = try pooled.connection.withLock { connection throws(LockheedError) in
             (try connection.write(bytes), connection.fileDescriptor)
         }
-        if written && !concurrent && shouldSpin() {
+        if written && poll {
             let end = started + configuration.replySpin
             repeat {
                 sched_yield()
@@ -81,11 +72,11 @@ final class RedisConnectionPool: Sendable {
                     try connection.pollReply()
                 }
                 if let reply {
-                    scoreSpin(caught: true)
+                    polling.withLock { $0.polled(caught: true) }
                     return reply
                 }
-            } while ContinuousClock.now < end && inFlight.load(ordering: .relaxed) == 1
-            scoreSpin(caught: false)
+            } while ContinuousClock.now < end && polling.withLock({ $0.alone })
+            polling.withLock { $0.polled(caught: false) }
         }
         let result = await withCheckedContinuation { completion in
             RedisReactor.shared.park(
@@ -93,17 +84,6 @@ final class RedisConnectionPool: Sendable {
                 writing: !written, completion: completion)
         }
         return try result.get()
-    }
-
-    private func shouldSpin() -> Bool {
-        guard configuration.replySpin > .zero else { return false }
-        if spinScore.load(ordering: .relaxed) > 0 { return true }
-        return commandsSent.wrappingAdd(1, ordering: .relaxed).newValue % 16 == 0
-    }
-
-    private func scoreSpin(caught: Bool) {
-        let score = spinScore.load(ordering: .relaxed)
-        spinScore.store(caught ? min(Self.spinScoreLimit, score + 1) : max(0, score - 4), ordering: .relaxed)
     }
 
     /// Connects (with `AUTH` and `SELECT`) on a thread of its own, then switches to non-blocking.
