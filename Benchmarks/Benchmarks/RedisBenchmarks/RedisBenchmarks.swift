@@ -176,16 +176,21 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Ours: one uncontended acquire + release through the Locker protocol (two scripts, two
-    // round trips).
-    Benchmark("redis: locker acquire+release (uncontended)") { benchmark in
-        let locker = try await makeLocker("locker")
-        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            _ = try await locker.acquire(request)
-            _ = try await locker.release(request.name, holder: request.holder)
+    // round trips); by default, and without polling for replies (every reply awaited by the
+    // reactor thread).
+    for spin in [nil, Duration.zero] {
+        let suffix = spin == nil ? "" : ", replySpin 0"
+        Benchmark("redis: locker acquire+release (uncontended)\(suffix)") { benchmark in
+            let locker = try await makeLocker("locker\(suffix)", prefix: "locker", replySpin: spin)
+            let request = try AcquireRequest(
+                name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                _ = try await locker.acquire(request)
+                _ = try await locker.release(request.name, holder: request.holder)
+            }
+            benchmark.stopMeasurement()
         }
-        benchmark.stopMeasurement()
     }
 
     // The full handle on Redis: Lock.acquire + release with events, metrics and validation.
@@ -196,18 +201,6 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             try await lock.acquire()
             try await lock.release()
-        }
-        benchmark.stopMeasurement()
-    }
-
-    // Without polling for replies: every reply awaited by the reactor thread (replySpin zero).
-    Benchmark("redis: locker acquire+release (uncontended), replySpin 0") { benchmark in
-        let locker = try await makeLocker("locker-nospin", replySpin: .zero)
-        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            _ = try await locker.acquire(request)
-            _ = try await locker.release(request.name, holder: request.holder)
         }
         benchmark.stopMeasurement()
     }

@@ -76,7 +76,8 @@ final class RedisConnectionPool: Sendable {
                     return reply
                 }
             } while ContinuousClock.now < end && polling.withLock({ $0.alone })
-            polling.withLock { $0.polled(caught: false) }
+            // A poll cut short by another command says nothing about the server.
+            polling.withLock { if $0.alone { $0.polled(caught: false) } }
         }
         let result = await withCheckedContinuation { completion in
             RedisReactor.shared.park(

@@ -28,7 +28,9 @@ struct ReplyPollingTests {
     @Test("misses stop polling, every 16th command probes, and a catch brings polling back")
     func score() {
         var polling = ReplyPolling()
-        for _ in 0..<4 { polling.polled(caught: false) }
+        for _ in 0..<ReplyPolling.scoreLimit / ReplyPolling.missPenalty - 1 { polling.polled(caught: false) }
+        #expect(polling.score > 0, "a few misses do not stop polling")
+        polling.polled(caught: false)
         #expect(polling.score == 0)
         var polled: [Bool] = []
         for index in 0..<32 {
