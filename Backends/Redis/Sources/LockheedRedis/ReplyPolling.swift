@@ -3,37 +3,37 @@
 ///
 /// Polling saves two thread wake-ups per round trip, but only pays for a lone caller of a near
 /// server. So a caller polls only when no other command of the pool has been in flight for
-/// ``quietPeriod`` and recent polls mostly caught their reply: a catch raises a score by one,
-/// a miss lowers it by ``missPenalty``; at zero only every ``probeInterval``-th eligible command
-/// polls, to notice when the server is near again. A miss costs CPU, not latency (the reply is
-/// awaited from the moment it would have been anyway), so polling goes on while at least half
-/// of the polls catch their reply; a harsher penalty switched it off on a noisy machine where
-/// one poll in five missed.
+/// ``quietPeriod``, and unless the last ``missLimit`` polls all missed their reply (a distant
+/// server); then only every ``probeInterval``-th eligible command polls, and one catch turns
+/// polling back on. A miss costs CPU, not latency (the reply is awaited from the moment it
+/// would have been anyway); scoring misses against catches switched polling off for long
+/// stretches on a noisy machine, after short bursts of misses.
 struct ReplyPolling: Sendable {
-    /// The score's ceiling and starting value.
-    static let scoreLimit = 16
-    /// What one miss costs the score.
-    static let missPenalty = 1
-    /// At score zero, one eligible command in this many still polls.
+    /// After this many misses in a row, polling turns off.
+    static let missLimit = 8
+    /// While off, one eligible command in this many still polls.
     static let probeInterval = 16
     /// How long after two commands overlapped polling stays off.
     static let quietPeriod: Duration = .milliseconds(20)
 
-    /// The score now, 0...``scoreLimit``.
-    private(set) var score = scoreLimit
+    /// Polls in a row that missed their reply.
+    private(set) var missesInARow = 0
     /// Commands between their write and their reply.
     private(set) var inFlight = 0
     private var lastOverlap: ContinuousClock.Instant?
-    private var eligibleAtZero = 0
+    private var eligibleWhileOff = 0
+
+    /// Whether polling is off because the recent polls all missed.
+    var isOff: Bool { missesInARow >= Self.missLimit }
 
     /// Registers a command starting at `now`; returns whether its caller should poll.
     mutating func begin(at now: ContinuousClock.Instant) -> Bool {
         inFlight += 1
         if inFlight > 1 { lastOverlap = now }
         if let lastOverlap, now - lastOverlap < Self.quietPeriod { return false }
-        if score > 0 { return true }
-        eligibleAtZero += 1
-        return eligibleAtZero % Self.probeInterval == 0
+        if !isOff { return true }
+        eligibleWhileOff += 1
+        return eligibleWhileOff % Self.probeInterval == 0
     }
 
     /// Whether a polling caller may go on: no other command has started meanwhile.
@@ -41,7 +41,7 @@ struct ReplyPolling: Sendable {
 
     /// Records whether a caller's polling caught its reply.
     mutating func polled(caught: Bool) {
-        score = caught ? min(Self.scoreLimit, score + 1) : max(0, score - Self.missPenalty)
+        missesInARow = caught ? 0 : missesInARow + 1
     }
 
     /// Registers the end of a command.

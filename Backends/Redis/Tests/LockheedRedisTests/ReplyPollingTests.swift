@@ -25,13 +25,14 @@ struct ReplyPollingTests {
         #expect(polling.inFlight == 0)
     }
 
-    @Test("misses stop polling, every 16th command probes, and a catch brings polling back")
-    func score() {
+    @Test("a run of misses stops polling, every 16th command probes, and one catch brings polling back")
+    func misses() {
         var polling = ReplyPolling()
-        for _ in 0..<ReplyPolling.scoreLimit / ReplyPolling.missPenalty - 1 { polling.polled(caught: false) }
-        #expect(polling.score > 0, "a few misses do not stop polling")
-        polling.polled(caught: false)
-        #expect(polling.score == 0)
+        for _ in 0..<ReplyPolling.missLimit - 1 { polling.polled(caught: false) }
+        polling.polled(caught: true)
+        #expect(!polling.isOff, "misses with a catch between them do not stop polling")
+        for _ in 0..<ReplyPolling.missLimit { polling.polled(caught: false) }
+        #expect(polling.isOff)
         var polled: [Bool] = []
         for index in 0..<32 {
             polled.append(polling.begin(at: start + .seconds(index)))
@@ -41,9 +42,7 @@ struct ReplyPollingTests {
         #expect(polled[15] && polled[31])
         polling.polled(caught: true)
         let resumed = polling.begin(at: start + .seconds(40))
-        #expect(resumed, "a caught probe resumes polling")
+        #expect(resumed, "a caught probe turns polling back on")
         polling.end()
-        for _ in 0..<100 { polling.polled(caught: true) }
-        #expect(polling.score == ReplyPolling.scoreLimit)
     }
 }
