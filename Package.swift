@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "LockheedKubernetes", targets: ["LockheedKubernetes"]),
         .library(name: "Lockheed", targets: ["Lockheed"]),
         .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
+        .library(name: "LockheedTestSupport", targets: ["LockheedTestSupport"]),
         .library(name: "KubernetesAPIDouble", targets: ["KubernetesAPIDouble"]),
         .executable(name: "lockheed", targets: ["LockheedCLI"]),
     ],
@@ -38,6 +39,9 @@ let package = Package(
     targets: [
         // MARK: Core and the conformance suite
         .target(name: "LockheedCore", dependencies: [log, metrics], swiftSettings: strict),
+        // Child processes and free ports for tests and benchmarks; no Testing, so a backend's own
+        // test server (RedisTestServer) can use it too.
+        .target(name: "LockheedTestSupport", swiftSettings: strict),
         .target(
             name: "LockheedConformance",
             dependencies: ["LockheedCore"],
@@ -86,7 +90,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedSQLiteTests",
-            dependencies: ["LockheedSQLite", "LockheedConformance", "CSQLite", "SQLiteContender"],
+            dependencies: [
+                "LockheedSQLite", "LockheedConformance", "LockheedTestSupport", "CSQLite", "SQLiteContender",
+            ],
             path: "Backends/SQLite/Tests/LockheedSQLiteTests",
             swiftSettings: strict
         ),
@@ -99,7 +105,7 @@ let package = Package(
         ),
         .target(
             name: "LockheedRedis",
-            dependencies: ["LockheedCore", "CHiredis", log],
+            dependencies: ["LockheedCore", "CHiredis", "LockheedTestSupport", log],
             path: "Backends/Redis/Sources/LockheedRedis",
             swiftSettings: strict
         ),
@@ -111,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedRedisTests",
-            dependencies: ["LockheedRedis", "LockheedConformance", "RedisContender"],
+            dependencies: ["LockheedRedis", "LockheedConformance", "LockheedTestSupport", "RedisContender"],
             path: "Backends/Redis/Tests/LockheedRedisTests",
             swiftSettings: strict
         ),
@@ -168,7 +174,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedCLITests",
-            dependencies: ["Lockheed", "LockheedConformance", "LockheedRedis", "KubernetesAPIDouble", "LockheedCLI"],
+            dependencies: [
+                "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "KubernetesAPIDouble",
+                "LockheedCLI",
+            ],
             swiftSettings: strict
         ),
     ]

@@ -35,6 +35,7 @@ let package = Package(
                 .product(name: "LockheedCore", package: lockheed),
                 .product(name: "LockheedSQLite", package: lockheed),
                 .product(name: "LockheedConformance", package: lockheed),
+                .product(name: "LockheedTestSupport", package: lockheed),
             ]),
         benchmark(
             "RedisBenchmarks",
@@ -42,6 +43,7 @@ let package = Package(
                 .product(name: "LockheedCore", package: lockheed),
                 .product(name: "LockheedRedis", package: lockheed),
                 .product(name: "LockheedConformance", package: lockheed),
+                .product(name: "LockheedTestSupport", package: lockheed),
             ]),
         benchmark(
             "KubernetesBenchmarks",

@@ -1,6 +1,7 @@
 import Foundation
 import LockheedConformance
 import LockheedRedis
+import LockheedTestSupport
 import Testing
 
 #if canImport(Glibc)

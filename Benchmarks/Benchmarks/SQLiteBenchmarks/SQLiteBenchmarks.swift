@@ -3,6 +3,7 @@ import Foundation
 import LockheedConformance
 import LockheedCore
 import LockheedSQLite
+import LockheedTestSupport
 
 // SQLite backend benchmarks, each on a fresh database file in a temporary directory:
 // - our uncontended acquire+release through the Locker protocol and through Lock;

@@ -1,6 +1,7 @@
 import Foundation
 import LockheedConformance
 import LockheedCore
+import LockheedTestSupport
 import Testing
 
 @testable import LockheedRedis

@@ -1,5 +1,6 @@
 import Foundation
 import LockheedCore
+import LockheedTestSupport
 import Testing
 
 @testable import LockheedRedis
@@ -82,7 +83,7 @@ struct RedisRestartTests {
     @Test("an unreachable port is .unavailable, quickly")
     func unreachable() async throws {
         let locker = try RedisLocker(
-            configuration: RedisConfiguration(port: freeLoopbackTCPPort(), keyPrefix: uniquePrefix()))
+            configuration: RedisConfiguration(port: freeLoopbackPort(), keyPrefix: uniquePrefix()))
         for attempt in 0..<3 {
             let started = ContinuousClock.now
             let error = try await lockheedError {

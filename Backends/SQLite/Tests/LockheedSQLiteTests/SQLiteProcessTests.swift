@@ -2,6 +2,7 @@ import Foundation
 import LockheedConformance
 import LockheedCore
 import LockheedSQLite
+import LockheedTestSupport
 import Testing
 
 extension SQLiteBackendTests {

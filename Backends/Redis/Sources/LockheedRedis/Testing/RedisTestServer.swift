@@ -2,6 +2,7 @@ import CHiredis
 import Foundation
 import Glibc
 import LockheedCore
+import LockheedTestSupport
 
 /// Test support: a throwaway `redis-server` on a free loopback port, without persistence, in
 /// a temporary directory. Not for production use. A watchdog shell kills the server if the
@@ -22,7 +23,7 @@ public struct RedisTestServer: Sendable {
     public let pid: Int32
     /// Extra `redis-server` arguments it was started with (e.g. `--requirepass`).
     public let extraArguments: [String]
-    private let process: SpawnedProcess
+    private let process: ChildProcess
 
     /// Starts `redis-server` (found on `PATH`) on `port` (a free one by default, retried on a
     /// clash) and returns once this very process answers `PING`, or throws
@@ -34,7 +35,7 @@ public struct RedisTestServer: Sendable {
         while true {
             attempt += 1
             do throws(LockheedError) {
-                return try await launch(port: port ?? freeLoopbackTCPPort(), extraArguments: extraArguments)
+                return try await launch(port: port ?? freeLoopbackPort(), extraArguments: extraArguments)
             } catch {
                 guard port == nil, attempt < 5, case .unavailable(let message) = error,
                     message.contains("Address already in use")
@@ -53,11 +54,14 @@ public struct RedisTestServer: Sendable {
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--dir", directory,
             ] + extraArguments
-        let process = try SpawnedProcess.spawn(
-            executable: "redis-server", arguments: arguments, outputPath: directory + "/redis.log")
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(
+                executable: "redis-server", arguments: arguments, outputPath: directory + "/redis.log")
+        } catch { throw .backend("\(error)") }
         // A watchdog kills the server when this process ends without stopping it (a crashed or
         // early-returning test, or a test process that keeps a shared server to the end).
-        _ = try? SpawnedProcess.spawn(
+        _ = try? ChildProcess.spawn(
             executable: "/bin/sh",
             arguments: [
                 "-c",

@@ -10,14 +10,16 @@ public struct ChildProcess: Sendable {
     /// The child's process id.
     public let pid: pid_t
 
-    /// Starts `executable` with `arguments`; stdout and stderr go to `outputPath` (appended)
-    /// or are inherited. `environment` replaces the environment when given.
+    /// Starts `executable` (a path, or a name looked up on `PATH`) with `arguments`; stdin is
+    /// `/dev/null`, stdout and stderr go to `outputPath` (appended) or are inherited.
+    /// `environment` replaces the environment when given.
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String]? = nil, outputPath: String? = nil
     ) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         if let outputPath {
             posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -39,7 +41,7 @@ public struct ChildProcess: Sendable {
         defer { for pointer in env { free(pointer) } }
 
         var pid = pid_t()
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, env)
+        let result = posix_spawnp(&pid, executable, &actions, &attributes, argv, env)
         guard result == 0 else {
             throw ChildProcessError("cannot start \(executable): \(String(cString: strerror(result)))")
         }
@@ -90,22 +92,4 @@ public struct ChildProcessError: Error, CustomStringConvertible {
     /// What went wrong.
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it).
-public func freeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
