@@ -25,7 +25,9 @@ final class RedisConnectionPool: Sendable {
     private struct State {
         var idle: [PooledConnection] = []
         var created = 0
-        var waiters: [CheckedContinuation<PooledConnection?, Never>] = []
+        /// Commands waiting for a connection, first come first served, by ticket.
+        var waiters: [(ticket: Int, continuation: CheckedContinuation<PooledConnection?, Never>)] = []
+        var nextTicket = 0
         var closed = false
     }
 
@@ -129,16 +131,32 @@ final class RedisConnectionPool: Sendable {
         case .create: return PooledConnection(configuration: configuration)
         case .closed: throw .unavailable("the redis locker was shut down")
         case .wait:
-            let pooled = await withCheckedContinuation { waiter in
-                let ready = state.withLock { state -> PooledConnection?? in
-                    if state.closed { return .some(nil) }
-                    if let pooled = state.idle.popLast() { return .some(pooled) }
-                    state.waiters.append(waiter)
-                    return nil
-                }
-                if let ready { waiter.resume(returning: ready) }
+            // Waiting for a connection is cancellable: nothing has been sent yet. (A command once
+            // written is not: the server may already have granted a lease.)
+            let ticket = state.withLock { state in
+                state.nextTicket += 1
+                return state.nextTicket
             }
-            guard let pooled else { throw .unavailable("the redis locker was shut down") }
+            let pooled = await withTaskCancellationHandler {
+                await withCheckedContinuation { waiter in
+                    let ready = state.withLock { state -> PooledConnection?? in
+                        if state.closed || Task.isCancelled { return .some(nil) }
+                        if let pooled = state.idle.popLast() { return .some(pooled) }
+                        state.waiters.append((ticket, waiter))
+                        return nil
+                    }
+                    if let ready { waiter.resume(returning: ready) }
+                }
+            } onCancel: {
+                let waiter = state.withLock { state in
+                    state.waiters.firstIndex { $0.ticket == ticket }.map { state.waiters.remove(at: $0).continuation }
+                }
+                waiter?.resume(returning: nil)
+            }
+            guard let pooled else {
+                if state.withLock({ $0.closed }) { throw .unavailable("the redis locker was shut down") }
+                throw .cancelled
+            }
             return pooled
         }
     }
@@ -154,7 +172,7 @@ final class RedisConnectionPool: Sendable {
                 state.created -= 1
                 return .discard
             }
-            if !state.waiters.isEmpty { return .handOver(state.waiters.removeFirst()) }
+            if !state.waiters.isEmpty { return .handOver(state.waiters.removeFirst().continuation) }
             state.idle.append(pooled)
             return .kept
         }
@@ -174,7 +192,7 @@ final class RedisConnectionPool: Sendable {
             let idle = state.idle
             state.idle = []
             state.created -= idle.count
-            let waiters = state.waiters
+            let waiters = state.waiters.map(\.continuation)
             state.waiters = []
             return (idle, waiters)
         }

@@ -51,6 +51,32 @@ struct RedisPoolTests {
         await locker.shutdown()
     }
 
+    @Test("a command waiting for a connection can be cancelled; the busy one finishes undisturbed")
+    func cancelWhileWaiting() async throws {
+        var configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
+        configuration.poolSize = 1
+        configuration.commandTimeout = .seconds(5)
+        let locker = try RedisLocker(configuration: configuration)
+        _ = try await locker.list()  // connects
+        // BLPOP on an empty list holds the only connection for a second.
+        let busy = Task { try await locker.rawCommand(["BLPOP", configuration.keyPrefix + ":empty", "1"]) }
+        try await Task.sleep(for: .milliseconds(100))
+        let waiting = Task { try await locker.list() }
+        try await Task.sleep(for: .milliseconds(100))
+        let cancelled = ContinuousClock.now
+        waiting.cancel()
+        let result = await waiting.result
+        #expect(ContinuousClock.now - cancelled < .milliseconds(500), "cancellation ends the wait at once")
+        guard case .failure(let error) = result, case .cancelled? = error as? LockheedError else {
+            Issue.record("expected .cancelled, got \(result)")
+            return
+        }
+        #expect(try await busy.value == .null, "BLPOP timed out on the server as it should")
+        #expect(try await locker.list().isEmpty, "the connection is still usable")
+        #expect(locker.pool.connectionsOpened == 1)
+        await locker.shutdown()
+    }
+
     @Test("after shutdown, commands fail with .unavailable instead of waiting")
     func afterShutdown() async throws {
         let configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
