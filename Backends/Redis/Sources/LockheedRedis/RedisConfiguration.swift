@@ -24,8 +24,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var poolSize: Int
     /// How long the calling thread polls for a reply (yielding the CPU between polls) before
     /// it suspends the task and lets the reactor thread wait. Polling saves two thread wake-ups
-    /// per command, which is most of a loopback round trip; it is skipped while recent round
-    /// trips took longer than this (a distant server). `.zero` never polls.
+    /// per command, which is most of a loopback round trip; it is skipped while other commands
+    /// of the locker are in flight and after 8 polls in a row missed (a distant server).
+    /// `.zero` never polls.
     public var replySpin: Duration = .microseconds(200)
     /// How long the key of a lock without active leases is kept (with its tags) before Redis
     /// deletes it. The fencing counter is kept in a separate key that never expires.

@@ -72,12 +72,17 @@ final class RedisConnection {
     /// Queues an encoded command (see ``RedisCommand``) and writes as much as the socket takes
     /// now. Returns `true` when all of it was written.
     func write(_ command: [UInt8]) throws(LockheedError) -> Bool {
+        try append(command)
+        return try flush()
+    }
+
+    /// Queues an encoded command in hiredis's output buffer.
+    private func append(_ command: [UInt8]) throws(LockheedError) {
         guard let ctx = context else { throw .unavailable("not connected to redis") }
         let appended = command.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(ctx, $0.baseAddress, $0.count) }
         }
         guard appended == REDIS_OK else { throw failure(ctx) }
-        return try flush()
     }
 
     /// Writes what is still queued; `true` when nothing is left.
@@ -115,12 +120,8 @@ final class RedisConnection {
     }
 
     private func send(_ arguments: [String]) throws(LockheedError) -> RedisValue {
+        try append(RedisCommand.encode(arguments))
         guard let ctx = context else { throw .unavailable("not connected to redis") }
-        let command = RedisCommand.encode(arguments)
-        let appended = command.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(ctx, $0.baseAddress, $0.count) }
-        }
-        guard appended == REDIS_OK else { throw failure(ctx) }
         var raw: UnsafeMutableRawPointer?
         guard redisGetReply(ctx, &raw) == REDIS_OK, let raw else {
             let savedErrno = errno

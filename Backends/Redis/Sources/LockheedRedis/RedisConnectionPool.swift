@@ -114,7 +114,7 @@ final class RedisConnectionPool: Sendable {
         enum Decision {
             case take(PooledConnection)
             case create
-            case wait
+            case wait(ticket: Int)
             case closed
         }
         let decision = state.withLock { state -> Decision in
@@ -124,19 +124,16 @@ final class RedisConnectionPool: Sendable {
                 state.created += 1
                 return .create
             }
-            return .wait
+            state.nextTicket += 1
+            return .wait(ticket: state.nextTicket)
         }
         switch decision {
         case .take(let pooled): return pooled
         case .create: return PooledConnection(configuration: configuration)
         case .closed: throw .unavailable("the redis locker was shut down")
-        case .wait:
+        case .wait(let ticket):
             // Waiting for a connection is cancellable: nothing has been sent yet. (A command once
             // written is not: the server may already have granted a lease.)
-            let ticket = state.withLock { state in
-                state.nextTicket += 1
-                return state.nextTicket
-            }
             let pooled = await withTaskCancellationHandler {
                 await withCheckedContinuation { waiter in
                     let ready = state.withLock { state -> PooledConnection?? in

@@ -116,7 +116,7 @@ final class RedisReactor: Sendable {
                     var value: eventfd_t = 0
                     _ = eventfd_read(wakeDescriptor, &value)
                 } else {
-                    service(token, events: events[index].events)
+                    service(token)
                 }
             }
             expire()
@@ -124,7 +124,7 @@ final class RedisReactor: Sendable {
     }
 
     /// Writes or reads what the socket of parked command `token` is ready for.
-    private func service(_ token: UInt64, events: UInt32) {
+    private func service(_ token: UInt64) {
         guard var parked = state.withLock({ $0.parked[token] }) else { return }
         do throws(LockheedError) {
             if parked.writing {
