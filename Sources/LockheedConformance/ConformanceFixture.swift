@@ -21,6 +21,12 @@ public protocol ConformanceFixture: Sendable {
     /// Writes state for `name` that the backend cannot parse.
     func corruptState(of name: LockName) async throws
 
+    /// Loses `name`'s fencing counter out of band, the way the store can lose it in production:
+    /// the counter key deleted or evicted (Redis), the field stripped by another client's write
+    /// or the object deleted (Kubernetes), the database file deleted and re-created (SQLite).
+    /// Held leases may be lost with it.
+    func loseFencingCounter(of name: LockName) async throws
+
     /// Releases whatever the fixture started (servers, files, namespaces).
     func tearDown() async
 }
@@ -32,6 +38,10 @@ extension ConformanceFixture {
     public func deleteLock(_ name: LockName) async throws { throw ConformanceUnsupported.hook("deleteLock") }
     /// Unsupported unless the fixture says otherwise.
     public func corruptState(of name: LockName) async throws { throw ConformanceUnsupported.hook("corruptState") }
+    /// Unsupported unless the fixture says otherwise.
+    public func loseFencingCounter(of name: LockName) async throws {
+        throw ConformanceUnsupported.hook("loseFencingCounter")
+    }
     /// Nothing to release by default.
     public func tearDown() async {}
 }
@@ -60,9 +70,11 @@ public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
     /// Leases of a few hundred milliseconds expire on time (the backend's clock is this machine's
     /// or close to it), so expiry can be tested by waiting.
     public static let shortLeases = ConformanceCapabilities(rawValue: 1 << 4)
+    /// ``ConformanceFixture/loseFencingCounter(of:)`` works.
+    public static let loseCounterHook = ConformanceCapabilities(rawValue: 1 << 5)
 
     /// Everything.
     public static let all: ConformanceCapabilities = [
-        .sharedLocks, .expireHook, .deleteHook, .corruptHook, .shortLeases,
+        .sharedLocks, .expireHook, .deleteHook, .corruptHook, .shortLeases, .loseCounterHook,
     ]
 }

@@ -16,6 +16,10 @@ public struct LockOptions: Sendable, Hashable {
     public var force: Condition? = nil
     /// How acquiring retries a busy lock.
     public var retry: RetryPolicy = .none
+    /// How long acquiring keeps retrying a backend that is unreachable or failing (not a held
+    /// lock: that is `retry`'s business) before it throws; `nil` retries it for as long as
+    /// `retry` allows. Counted from the first failure of a run of failures.
+    public var backendTimeout: Duration? = .seconds(30)
 
     /// The defaults: a 30 s mutex lease renewed every 10 s, no retry.
     public init() {}

@@ -27,4 +27,25 @@ let fencingCases: [ConformanceCase] = [
         let third = try await b.acquire(request(lock, "holder-b")).fencingToken
         #expect(first < second && second < third, "an expired holder coming back is a new grant")
     },
+    ConformanceCase("a lost fencing counter restarts above every token issued before", requires: .loseCounterHook) {
+        fixture in
+        let (a, b) = try await twoLockers(fixture)
+        let lock = try name("fencing-lost")
+        var tokens: [UInt64] = []
+        for round in 0..<3 {
+            let holder = round.isMultiple(of: 2) ? "holder-a" : "holder-b"
+            let locker = round.isMultiple(of: 2) ? a : b
+            tokens.append(try await locker.acquire(request(lock, holder)).fencingToken)
+            _ = try await locker.release(lock, holder: holder)
+        }
+        try await fixture.loseFencingCounter(of: lock)
+        let after = try await b.acquire(request(lock, "holder-b")).fencingToken
+        #expect(tokens.allSatisfy { $0 < after }, "token \(after) after the loss must exceed \(tokens)")
+        _ = try await b.release(lock, holder: "holder-b")
+        try await fixture.loseFencingCounter(of: lock)
+        let again = try await a.acquire(request(lock, "holder-a")).fencingToken
+        #expect(after < again, "a second loss must not repeat \(after)")
+        let held = try await a.acquire(request(lock, "holder-a")).fencingToken
+        #expect(held == again, "a refresh is not a new grant")
+    },
 ]
