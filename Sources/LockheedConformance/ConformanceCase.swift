@@ -32,13 +32,15 @@ public struct ConformanceCase: Sendable, CustomStringConvertible, CustomTestStri
     public var testDescription: String { name }
 
     /// Runs the case on `fixture` and tears the fixture down, even on failure. A fixture lacking
-    /// a required capability skips the case and prints why.
+    /// a required capability skips the case: the test case is reported as skipped (cancelled),
+    /// naming what is missing.
     public func run(on fixture: any ConformanceFixture) async throws {
         let missing = requires.subtracting(fixture.capabilities)
         guard missing.isEmpty else {
-            print("◇ conformance case \"\(name)\" skipped: the fixture lacks capabilities \(missing.rawValue)")
             await fixture.tearDown()
-            return
+            let why = "the fixture lacks \(missing.names.joined(separator: ", "))"
+            print("◇ conformance case \"\(name)\" skipped: \(why)")
+            try Test.cancel("skipped: \(why)")
         }
         do {
             try await body(fixture)

@@ -73,6 +73,15 @@ public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
     /// ``ConformanceFixture/loseFencingCounter(of:)`` works.
     public static let loseCounterHook = ConformanceCapabilities(rawValue: 1 << 5)
 
+    /// The names of the capabilities in this set, for messages.
+    public var names: [String] {
+        let named: [(ConformanceCapabilities, String)] = [
+            (.sharedLocks, "sharedLocks"), (.expireHook, "expireHook"), (.deleteHook, "deleteHook"),
+            (.corruptHook, "corruptHook"), (.shortLeases, "shortLeases"), (.loseCounterHook, "loseCounterHook"),
+        ]
+        return named.filter { contains($0.0) }.map(\.1)
+    }
+
     /// Everything.
     public static let all: ConformanceCapabilities = [
         .sharedLocks, .expireHook, .deleteHook, .corruptHook, .shortLeases, .loseCounterHook,
