@@ -53,7 +53,7 @@ extension Lock {
                     delay = min(.milliseconds(100) * (1 << min(backendFailures - 1, 5)), .seconds(2))
                     delay = min(delay, since + limit - now)
                 } else {
-                    guard Self.isRetryable(error) else { throw giveUp(error, mayHaveGranted: !heldBefore) }
+                    guard error.isTransient else { throw giveUp(error, mayHaveGranted: !heldBefore) }
                     if let maxAttempts = options.retry.maxAttempts, attempt >= maxAttempts {
                         throw giveUp(error, mayHaveGranted: !heldBefore)
                     }
@@ -74,14 +74,6 @@ extension Lock {
                     throw giveUp(error, mayHaveGranted: !heldBefore)
                 }
             }
-        }
-    }
-
-    /// Retry rule for a refused or failed attempt.
-    static func isRetryable(_ error: LockheedError) -> Bool {
-        switch error {
-        case .held, .typeMismatch, .unavailable, .timedOut: true
-        default: false
         }
     }
 

@@ -66,10 +66,12 @@ extension LockheedError: CustomStringConvertible {
         }
     }
 
-    /// Whether retrying the same call later may succeed (busy locks and unreachable backends).
+    /// Whether retrying the same call later may succeed: a busy lock (held, or of another type
+    /// or holder limit until its holders leave) or a backend unreachable or too slow now. The
+    /// one retry rule: ``Lock`` retries exactly these.
     public var isTransient: Bool {
         switch self {
-        case .held, .unavailable, .timedOut: true
+        case .held, .typeMismatch, .unavailable, .timedOut: true
         default: false
         }
     }

@@ -1,0 +1,71 @@
+import Foundation
+import KubernetesAPIDouble
+import Lockheed
+import LockheedRedis
+import LockheedTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Every descriptor the library opens (SQLite's files, hiredis' and NIO's sockets, epoll) is
+/// close-on-exec, so a program that spawns children while it holds a lock leaks none of them:
+/// an inherited authenticated socket would let a child talk to the backend as the holder.
+@Suite("Descriptor inheritance")
+struct DescriptorInheritanceTests {
+    @Test("every backend's descriptors are close-on-exec")
+    func backendsOpenCloseOnExecDescriptors() async throws {
+        let directory = try TemporaryDirectory()
+        let redis = try await RedisTestServer.start()
+        let double = try await KubernetesAPIServerDouble.start()
+        double.createNamespace("fd")
+        let kubeconfig = directory.path("kubeconfig")
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: double
+          cluster: {server: "\(double.baseURL)"}
+        contexts:
+        - name: double
+          context: {cluster: double, user: tester, namespace: fd}
+        current-context: double
+        users:
+        - name: tester
+          user: {token: test-token}
+        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+
+        let before = openDescriptors()
+        var lockers: [any Locker] = []
+        for url in [
+            "sqlite://\(directory.path("locks.db"))",
+            "redis://127.0.0.1:\(redis.port)/0?prefix=fd",
+            "kubernetes://fd?kubeconfig=\(kubeconfig)",
+        ] {
+            let locker = try BackendConfiguration(url: url).makeLocker()
+            lockers.append(locker)
+            let lock = try Lock("fd-check", locker: locker).duration(.seconds(30))
+            try await lock.acquire()
+            try await lock.release()
+        }
+        let leaky = openDescriptors().subtracting(before).filter { fd in
+            let flags = fcntl(fd, F_GETFD)
+            return flags >= 0 && flags & FD_CLOEXEC == 0
+        }
+        let described = leaky.sorted().map { "\($0) → \(target(of: $0))" }
+        #expect(leaky.isEmpty, "descriptors without FD_CLOEXEC: \(described)")
+        for locker in lockers { await locker.shutdown() }
+        await redis.stop()
+        try await double.shutdown()
+    }
+
+    private func openDescriptors() -> Set<Int32> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return Set(names.compactMap { Int32($0) })
+    }
+
+    private func target(of fd: Int32) -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)")) ?? "?"
+    }
+}
