@@ -21,7 +21,7 @@ public final class MemoryLockStore: Sendable {
     public func makeLocker() -> MemoryLocker { MemoryLocker(store: self) }
 
     /// Runs `body` on the stored state of `name` atomically and wakes waiters if it changed.
-    func update<T>(
+    func modify<T>(
         _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
     ) throws(LockheedError) -> T {
         let date = now()
@@ -37,11 +37,8 @@ public final class MemoryLockStore: Sendable {
         return try result.get()
     }
 
-    /// All stored states, pruned of expired leases.
-    func snapshot() -> [LockState] {
-        let date = now()
-        return locks.withLock { Array($0.values) }.map { $0.pruned(at: date) }.sorted { $0.name < $1.name }
-    }
+    /// All stored states, expired leases included.
+    func allStates() -> [LockState] { locks.withLock { Array($0.values) } }
 
     var currentDate: Date { now() }
 
@@ -54,7 +51,7 @@ public final class MemoryLockStore: Sendable {
     /// Makes every lease of `name` expire now, as if its holders had stopped renewing.
     public func expireLeases(of name: LockName) {
         let date = now()
-        _ = try? update(name) { state, _ in
+        _ = try? modify(name) { state, _ in
             guard var current = state else { return }
             for index in current.leases.indices { current.leases[index].expiresAt = date.addingTimeInterval(-0.001) }
             state = current
@@ -63,12 +60,12 @@ public final class MemoryLockStore: Sendable {
 
     /// Deletes the stored state of `name` entirely, fencing counter included.
     public func deleteLock(_ name: LockName) {
-        _ = try? update(name) { state, _ in state = nil }
+        _ = try? modify(name) { state, _ in state = nil }
     }
 
     /// Replaces the stored state of `name`, as an out-of-band writer would.
     public func replaceState(of name: LockName, with newState: LockState?) {
-        _ = try? update(name) { state, _ in state = newState }
+        _ = try? modify(name) { state, _ in state = newState }
     }
 
     /// The raw stored state of `name`, expired leases included.
