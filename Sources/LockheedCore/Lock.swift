@@ -117,41 +117,6 @@ public final class Lock: Sendable {
         return "\(prefix.isEmpty ? "host" : prefix)-\(ProcessInfo.processInfo.processIdentifier)-\(random)"
     }
 
-    // MARK: Options
-
-    /// The options in force.
-    public var options: LockOptions { state.withLock { $0.options } }
-
-    /// Changes options; they apply from the next acquire or renewal.
-    @discardableResult
-    public func configure(_ update: (inout LockOptions) -> Void) -> Lock {
-        state.withLock { update(&$0.options) }
-        return self
-    }
-
-    /// Sets how long each grant or renewal lasts; `nil` for no expiry.
-    @discardableResult public func duration(_ duration: Duration?) -> Lock { configure { $0.duration = duration } }
-    /// Sets how often to renew (must be shorter than the duration).
-    @discardableResult public func renewInterval(_ interval: Duration?) -> Lock {
-        configure { $0.renewInterval = interval }
-    }
-    /// Adds tags to set on acquire.
-    @discardableResult public func tags(_ tags: [String]) -> Lock {
-        configure { options in for tag in tags where !options.tags.contains(tag) { options.tags.append(tag) } }
-    }
-    /// Replaces the lock's tags with this handle's tags on acquire.
-    @discardableResult public func resetTags(_ reset: Bool = true) -> Lock { configure { $0.resetTags = reset } }
-    /// Allows taking the lock over from other holders when its state matches `condition`.
-    @discardableResult public func force(if condition: Condition?) -> Lock { configure { $0.force = condition } }
-    /// Sets how acquiring retries a busy lock.
-    @discardableResult public func retry(_ policy: RetryPolicy) -> Lock { configure { $0.retry = policy } }
-    /// Makes this a shared lock admitting up to `maxHolders` holders.
-    @discardableResult public func shared(maxHolders: Int) -> Lock {
-        configure { $0.type = .shared(maxHolders: maxHolders) }
-    }
-    /// Sets whether ``acquire()`` renews in the background.
-    @discardableResult public func keepAlive(_ keepAlive: Bool) -> Lock { configure { $0.keepAlive = keepAlive } }
-
     // MARK: State
 
     /// The current lease, or `nil` when not held: never acquired, released, lost, or past its
@@ -282,21 +247,6 @@ public final class Lock: Sendable {
         return try outcome.get()
     }
 
-    /// A stream of this lock's events from now on; each call makes a new subscriber. Events
-    /// are also logged through ``logger`` and counted through swift-metrics.
-    public func events() -> AsyncStream<LockEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: LockEvent.self, bufferingPolicy: .bufferingNewest(256))
-        let id = state.withLock { state in
-            state.nextSubscriber += 1
-            state.subscribers[state.nextSubscriber] = continuation
-            return state.nextSubscriber
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-        }
-        return stream
-    }
-
     // MARK: Internals
 
     private enum ScopedOutcome<T: Sendable>: Sendable {
@@ -321,32 +271,5 @@ public final class Lock: Sendable {
         }
         metrics.recordLoss()
         emit(.lost(error))
-    }
-
-    func emit(_ event: LockEvent) {
-        log(event)
-        let subscribers = state.withLock { Array($0.subscribers.values) }
-        for subscriber in subscribers { subscriber.yield(event) }
-    }
-
-    /// The default handler: every event goes to ``logger`` at a level fitting its gravity.
-    private func log(_ event: LockEvent) {
-        switch event {
-        case .acquired(let lease): logger.debug("acquired", metadata: ["token": "\(lease.fencingToken)"])
-        case .acquireFailed(let error):
-            if error.isTransient {
-                logger.debug("acquire refused: \(error)")
-            } else {
-                logger.warning("acquire failed: \(error)")
-            }
-        case .renewed: logger.trace("renewed")
-        case .renewFailed(let error): logger.warning("renewal failed: \(error)")
-        case .released: logger.debug("released")
-        case .releaseFailed(let error): logger.warning("release failed: \(error)")
-        case .maintainStarted: logger.trace("renewal started")
-        case .maintainStopped: logger.trace("renewal stopped")
-        case .lost(let error): logger.error("lease lost: \(error)")
-        case .debug(let message): logger.debug("\(message)")
-        }
     }
 }
