@@ -101,6 +101,12 @@ final class KubernetesAPI: Sendable {
                 throw error
             } catch {
                 if Task.isCancelled { throw .cancelled }
+                if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+                    let name = configuration.tls.serverName ?? URLComponents(string: configuration.server)?.host ?? ""
+                    throw .unavailable(
+                        "TLS with \(configuration.server) failed: the server's certificate is not valid for "
+                            + "\"\(name)\" (set tls-server-name to a name the certificate holds)")
+                }
                 if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
                     throw .unavailable("TLS with \(configuration.server) failed: \(error)")
                 }
