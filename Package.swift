@@ -149,7 +149,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedKubernetesTests",
-            dependencies: ["LockheedKubernetes", "KubernetesAPIDouble", "LockheedConformance"],
+            dependencies: [
+                "LockheedKubernetes", "KubernetesAPIDouble", "LockheedConformance",
+                .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Backends/Kubernetes/Tests/LockheedKubernetesTests",
             swiftSettings: strict
         ),

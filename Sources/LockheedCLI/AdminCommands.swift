@@ -66,7 +66,7 @@ struct Show: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let state = try await withLocker(global) { locker, _ in try await locker.state(of: try LockName(name)) }
+        let state = try await withLocker(global) { locker, _ in try await locker.state(of: try LockName.stored(name)) }
         guard let state else {
             Terminal.note("no lock named \"\(name)\"")
             throw ExitCode(ExitStatus.nothingDone)
@@ -100,7 +100,7 @@ struct Release: AsyncParsableCommand {
 
     func run() async throws {
         let released = try await withLocker(global) { locker, _ in
-            try await locker.release(try LockName(name), holder: holder)
+            try await locker.release(try LockName.stored(name), holder: holder)
         }
         if released {
             Terminal.note("released \"\(name)\" held by \(holder)")
@@ -142,7 +142,7 @@ struct Break: AsyncParsableCommand {
     func run() async throws {
         let filter = try condition.map { try parseCondition($0, option: "--if") }
         let removed: [Lease]? = try await withLocker(global) { locker, _ in
-            let lockName = try LockName(name)
+            let lockName = try LockName.stored(name)
             if !yes && Terminal.stdinIsTerminal {
                 guard let state = try await locker.state(of: lockName), state.isAcquired(at: Date()) else {
                     return []

@@ -12,6 +12,8 @@ public struct LockState: Sendable, Hashable, Codable {
     public var tags: [String]
     /// The last fencing token granted; it only ever grows, across releases and expiries.
     public var fencingCounter: UInt64
+    /// A reservation that is not a lease (the Go original's, on Kubernetes), or `nil`.
+    public var reservation: LockReservation? = nil
 
     /// Creates a state; a new lock has no leases, no tags and a zero counter.
     public init(

@@ -33,11 +33,12 @@ extension KubernetesAPIServerDouble {
         }
 
         /// Makes throwaway test material with the `openssl` command in a temporary directory (deleted after):
-        /// a CA, a server certificate for `127.0.0.1`/`localhost` signed by it, and a client certificate
+        /// a CA, a server certificate for `127.0.0.1`/`localhost` (or, given `serverDNSNames`, for those
+        /// names only) signed by it, and a client certificate
         /// (common name `lockheed-test-user`, organization `system:masters`) signed by it. Keys are P-256.
         /// Returns the server's TLS (trusting the CA for client certificates), the CA to trust, and the
         /// client's certificate and key.
-        public static func generateForTests() throws
+        public static func generateForTests(serverDNSNames: [String]? = nil) throws
             -> (tls: TLS, caPEM: String, clientCertPEM: String, clientKeyPEM: String)
         {
             let directory = FileManager.default.temporaryDirectory
@@ -53,10 +54,13 @@ extension KubernetesAPIServerDouble {
                     "-addext", "basicConstraints=critical,CA:TRUE",
                     "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                 ])
+            let serverSubject = "/CN=" + (serverDNSNames?.first ?? "127.0.0.1")
+            let alternativeNames =
+                serverDNSNames.map { $0.map { "DNS:\($0)" }.joined(separator: ",") } ?? "IP:127.0.0.1,DNS:localhost"
             for (role, subject, extensions) in [
                 (
-                    "server", "/CN=127.0.0.1",
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+                    "server", serverSubject,
+                    "subjectAltName=\(alternativeNames)\nextendedKeyUsage=serverAuth\n"
                         + "keyUsage=critical,digitalSignature,keyEncipherment\n"
                 ),
                 (

@@ -7,14 +7,19 @@ enum Validation {
         + "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation "
         + "is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 
-    /// Whether `name` is a DNS-1123 subdomain: at most 253 characters of `[a-z0-9.-]`, alphanumeric at both ends.
+    /// Whether `name` is a DNS-1123 subdomain: at most 253 characters of `[a-z0-9.-]`, alphanumeric at both ends
+    /// and around each dot. As in the API server, its dot-separated parts have no length limit of their own.
     static func isDNS1123Subdomain(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 253 else { return false }
-        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(isDNS1123Label)
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
+            isDNS1123Label($0, maximumLength: 253)
+        }
     }
 
-    static func isDNS1123Label(_ part: Substring) -> Bool {
-        guard let first = part.utf8.first, let last = part.utf8.last, part.utf8.count <= 63 else { return false }
+    static func isDNS1123Label(_ part: Substring, maximumLength: Int = 63) -> Bool {
+        guard let first = part.utf8.first, let last = part.utf8.last, part.utf8.count <= maximumLength else {
+            return false
+        }
         func alnum(_ byte: UInt8) -> Bool { (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) }
         return alnum(first) && alnum(last) && part.utf8.allSatisfy { alnum($0) || $0 == 45 }
     }

@@ -41,15 +41,30 @@ struct ConfigMapObject {
     /// `data["lock"]`, or `nil` when the ConfigMap has none.
     var lockText: String? { data["lock"] }
 
-    /// Replaces `data["lock"]` and makes sure the lock label is set.
+    /// Replaces `data["lock"]`, stores our extras in the annotations and makes sure the lock
+    /// label is set: to the name when it fits a label value (63 characters), else to the empty
+    /// value the Go original writes.
     mutating func setLock(_ record: LockRecord, lockName: LockName) {
         var data = fields["data"] as? [String: Any] ?? [:]
         data["lock"] = record.encoded()
         fields["data"] = data
         var metadata = self.metadata
         var labels = metadata["labels"] as? [String: Any] ?? [:]
-        labels[Self.lockLabel] = lockName.rawValue
+        labels[Self.lockLabel] = lockName.rawValue.utf8.count <= Self.maximumLabelValueLength ? lockName.rawValue : ""
         metadata["labels"] = labels
+        fields["metadata"] = metadata
+        setAnnotations(for: record)
+    }
+
+    /// The longest label value Kubernetes accepts.
+    static let maximumLabelValueLength = 63
+
+    /// Sets (or, with `nil`, removes) one annotation, keeping the others.
+    mutating func setAnnotation(_ key: String, to value: String?) {
+        var metadata = self.metadata
+        var annotations = metadata["annotations"] as? [String: Any] ?? [:]
+        annotations[key] = value
+        metadata["annotations"] = annotations.isEmpty ? nil : annotations
         fields["metadata"] = metadata
     }
 
@@ -59,10 +74,10 @@ struct ConfigMapObject {
     }
 
     /// The Go original's reservation, when `reserved/by` is set and `reserved/expires` is after `now`.
-    func activeReservation(at now: Date) -> (holder: String, until: Date)? {
+    func activeReservation(at now: Date) -> LockReservation? {
         guard let holder = annotations[Self.reservedBy], !holder.isEmpty,
             let until = annotations[Self.reservedExpires].flatMap(RFC3339.parse), until > now
         else { return nil }
-        return (holder, until)
+        return LockReservation(holder: holder, until: until)
     }
 }

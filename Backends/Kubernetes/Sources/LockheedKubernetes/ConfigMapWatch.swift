@@ -24,15 +24,17 @@ extension KubernetesLocker {
         if Task.isCancelled { throw .cancelled }
     }
 
-    /// When, on the monotonic clock, the first active lease of the cached object expires.
+    /// When, on the monotonic clock, the first active lease (or the Go original's reservation) of
+    /// the cached object expires.
     private func nextExpiry(of name: LockName) -> ContinuousClock.Instant? {
-        guard let json = cache.withLock({ $0[name] }), let object = ConfigMapObject(json: json),
-            let record = try? record(in: object, name: name)
-        else { return nil }
+        guard let json = cache.withLock({ $0[name] }), let object = ConfigMapObject(json: json) else { return nil }
         let now = Date()
         let instant = ContinuousClock.now
-        let state = expiry.state(of: record, name: name, now: now, instant: instant)
-        let soonest = state.activeLeases(at: now).compactMap(\.expiresAt).min()
+        let record = try? object.lockRecord(name: name)
+        let state = record.map { expiry.state(of: $0, name: name, now: now, instant: instant) }
+        var ends = state?.activeLeases(at: now).compactMap(\.expiresAt) ?? []
+        if let until = object.activeReservation(at: now)?.until { ends.append(until) }
+        let soonest = ends.min()
         // A little after the expiry, so the retried acquire sees it expired.
         return soonest.map { instant + .seconds($0.timeIntervalSince(now)) + .milliseconds(5) }
     }

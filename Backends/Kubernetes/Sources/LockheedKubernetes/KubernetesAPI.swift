@@ -11,6 +11,9 @@ import Synchronization
 final class KubernetesAPI: Sendable {
     let configuration: KubernetesConfiguration
     let client: HTTPClient
+    /// Where requests go: the server URL, or with `tls-server-name` the same URL naming that
+    /// host, which the client's DNS override connects to the server's real host.
+    let baseURL: String
     private let tokens: TokenSource?
     private let requests = Atomic<Int>(0)
     private let isShutDown = Atomic<Bool>(false)
@@ -22,9 +25,20 @@ final class KubernetesAPI: Sendable {
         var http = HTTPClient.Configuration()
         http.timeout = HTTPClient.Configuration.Timeout(connect: .seconds(5), read: nil)
         http.redirectConfiguration = .disallow
+        var baseURL = configuration.baseURL
         if configuration.server.hasPrefix("https://") {
             http.tlsConfiguration = try Self.tlsConfiguration(configuration.tls)
+            if let serverName = configuration.tls.serverName, !serverName.isEmpty,
+                !configuration.tls.insecureSkipVerify
+            {
+                // Verify the certificate against `serverName` (and send it as SNI), as client-go
+                // does: requests name that host, and the DNS override connects to the real one.
+                let (url, realHost) = try Self.replacingHost(of: baseURL, with: serverName)
+                baseURL = url
+                http.dnsOverride = [serverName: realHost]
+            }
         }
+        self.baseURL = baseURL
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
@@ -87,7 +101,13 @@ final class KubernetesAPI: Sendable {
                 throw error
             } catch {
                 if Task.isCancelled { throw .cancelled }
-                if error is NIOSSLError || error is BoringSSLError {
+                if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
+                    let name = configuration.tls.serverName ?? URLComponents(string: configuration.server)?.host ?? ""
+                    throw .unavailable(
+                        "TLS with \(configuration.server) failed: the server's certificate is not valid for "
+                            + "\"\(name)\" (set tls-server-name to a name the certificate holds)")
+                }
+                if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
                     throw .unavailable("TLS with \(configuration.server) failed: \(error)")
                 }
                 lastProblem = Self.describe(error)
@@ -123,7 +143,7 @@ final class KubernetesAPI: Sendable {
     private func makeRequest(_ method: HTTPMethod, path: String, query: [(String, String)], body: Data?)
         throws(LockheedError) -> HTTPClientRequest
     {
-        var url = configuration.baseURL + path
+        var url = baseURL + path
         if !query.isEmpty {
             url += "?" + query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
         }
@@ -173,6 +193,36 @@ final class KubernetesAPI: Sendable {
         return "\(error)"
     }
 
+    /// `url` with its host replaced by `serverName`, and the host it had (without IPv6 brackets).
+    static func replacingHost(of url: String, with serverName: String) throws(LockheedError) -> (String, String) {
+        let nameBytes = Array(serverName.utf8)
+        let allowed = nameBytes.allSatisfy { b in
+            (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2E
+        }
+        guard allowed, nameBytes.count <= 253 else {
+            throw .invalidConfiguration("tls-server-name \"\(serverName)\" is not a host name")
+        }
+        guard let schemeEnd = url.range(of: "://") else {
+            throw .invalidConfiguration("Kubernetes server \"\(url)\" has no scheme")
+        }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" }
+        let path = rest.dropFirst(authority.count)
+        let host: Substring
+        let port: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                throw .invalidConfiguration("Kubernetes server \"\(url)\" has an unclosed IPv6 address")
+            }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            port = authority[authority.index(after: close)...]
+        } else {
+            host = authority.prefix { $0 != ":" }
+            port = authority.dropFirst(host.count)
+        }
+        return (url[..<schemeEnd.upperBound] + serverName + port + path, String(host))
+    }
+
     private static func tlsConfiguration(_ options: KubernetesConfiguration.TLSOptions) throws(LockheedError)
         -> TLSConfiguration
     {
@@ -181,13 +231,7 @@ final class KubernetesAPI: Sendable {
             if let ca = options.certificateAuthorityPEM {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(ca))
             }
-            if options.insecureSkipVerify {
-                tls.certificateVerification = .none
-            } else if options.serverName != nil {
-                // AsyncHTTPClient verifies the URL's host; with tls-server-name the chain is still
-                // verified against the CA, the host name check is skipped.
-                tls.certificateVerification = .noHostnameVerification
-            }
+            if options.insecureSkipVerify { tls.certificateVerification = .none }
             if let certificate = options.clientCertificatePEM, let key = options.clientKeyPEM {
                 tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificate).map { .certificate($0) }
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))

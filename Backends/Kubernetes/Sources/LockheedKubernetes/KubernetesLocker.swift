@@ -25,6 +25,9 @@ public final class KubernetesLocker: Locker {
     let notifier = ChangeNotifier()
     /// The last seen object (its JSON) per lock, for one-request renewals and releases.
     let cache = Mutex<[LockName: Data]>([:])
+    /// The highest fencing counter this locker has written per lock, one source of the counter
+    /// after a loss.
+    let highestCounters = Mutex<[LockName: UInt64]>([:])
 
     /// Creates a locker with its own HTTP client; call ``shutdown()`` when done. Throws
     /// ``LockheedError/invalidConfiguration(_:)`` for unusable settings or certificates.
@@ -59,20 +62,23 @@ public final class KubernetesLocker: Locker {
 
     /// Grants or refreshes a lease: GET then PUT, or POST for a new lock. The cache is not used:
     /// before an acquire someone else has usually written, and a stale PUT would cost a third request.
+    ///
+    /// A lock whose counter is gone (a new or deleted ConfigMap, a record every copy of whose
+    /// counter was stripped, a forced acquire over a malformed record) continues above the etcd
+    /// revision: see ``continuedCounter(_:read:floor:leaseTokens:)``. For a ConfigMap that does not exist that
+    /// revision costs one more request (a List of at most one item).
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
-        try await modify(request.name, useCache: false) { object, now, instant throws(LockheedError) in
+        if let problem = LockName.problem(with: request.name.rawValue) {
+            throw .invalidName(request.name.rawValue, reason: problem)
+        }
+        return try await modify(request.name, useCache: false, seeding: true) {
+            object, now, instant, floor throws(LockheedError) in
             var original: LockRecord?
             if let object {
                 if let reservation = object.activeReservation(at: now), reservation.holder != request.holder {
-                    throw .held(
-                        request.name,
-                        holders: [
-                            Lease(
-                                holder: reservation.holder, acquiredAt: now, expiresAt: reservation.until,
-                                fencingToken: 0)
-                        ])
+                    throw .held(request.name, holders: [reservation.asRefusingLease])
                 }
-                do throws(LockheedError) { original = try self.record(in: object, name: request.name) } catch {
+                do throws(LockheedError) { original = try object.lockRecord(name: request.name) } catch {
                     guard request.force != nil else { throw error }
                     self.logger.warning(
                         "overwriting the malformed state of lock \(request.name) under a force condition")
@@ -81,6 +87,9 @@ public final class KubernetesLocker: Locker {
             var state =
                 original.map { self.expiry.state(of: $0, name: request.name, now: now, instant: instant) }
                 ?? LockState(name: request.name)
+            state.fencingCounter = self.continuedCounter(
+                request.name, read: original?.fencingCounter ?? object?.annotatedCounter, floor: floor,
+                leaseTokens: state.fencingCounter)
             let granted = try state.acquire(request, now: now)
             let (record, stamped) = self.expiry.record(
                 for: state, original: original, changedHolder: request.holder, duration: request.duration)
@@ -90,11 +99,11 @@ public final class KubernetesLocker: Locker {
 
     /// Extends the holder's lease with one PUT when the cached object is current.
     public func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
-        try await modify(name) { object, now, instant throws(LockheedError) in
-            guard let object, let original = try self.record(in: object, name: name) else {
+        try await modify(name) { object, now, instant, floor throws(LockheedError) in
+            guard let object, let original = try object.lockRecord(name: name) else {
                 throw .lost(name, holder: holder)
             }
-            var state = self.expiry.state(of: original, name: name, now: now, instant: instant)
+            var state = self.writableState(of: original, name: name, now: now, instant: instant, floor: floor)
             let renewed = try state.renew(holder: holder, duration: duration, now: now)
             let (record, stamped) = self.expiry.record(
                 for: state, original: original, changedHolder: holder, duration: duration)
@@ -102,11 +111,12 @@ public final class KubernetesLocker: Locker {
         }
     }
 
-    /// Removes the holder's lease with one PUT when the cached object is current.
+    /// Removes the holder's lease with one PUT when the cached object is current. The last lease
+    /// of a shared lock leaving writes the lock back as a mutex, which the Go original can use.
     public func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
-        try await modify(name) { object, now, instant throws(LockheedError) in
-            guard let object, let original = try self.record(in: object, name: name) else { return .done(false) }
-            var state = self.expiry.state(of: original, name: name, now: now, instant: instant)
+        try await modify(name) { object, now, instant, floor throws(LockheedError) in
+            guard let object, let original = try object.lockRecord(name: name) else { return .done(false) }
+            var state = self.writableState(of: original, name: name, now: now, instant: instant, floor: floor)
             guard state.release(holder: holder) != nil else { return .done(false) }
             let (record, _) = self.expiry.record(for: state, original: original, changedHolder: nil, duration: nil)
             return .write(record, true)
@@ -114,18 +124,21 @@ public final class KubernetesLocker: Locker {
     }
 
     /// Removes every lease when `condition` is `nil` or matches. Without a condition it also
-    /// replaces a malformed state with an empty one: the administrator's way out.
+    /// replaces a malformed state with an empty one: the administrator's way out. The fencing
+    /// counter is kept (from the annotation when the record is unreadable).
     public func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {
-        try await modify(name) { object, now, instant throws(LockheedError) in
+        try await modify(name) { object, now, instant, floor throws(LockheedError) in
             guard let object else { return .done([]) }
             let original: LockRecord?
-            do throws(LockheedError) { original = try self.record(in: object, name: name) } catch {
+            do throws(LockheedError) { original = try object.lockRecord(name: name) } catch {
                 guard condition == nil else { throw error }
                 self.logger.warning("replacing the malformed state of lock \(name) on an unconditional break")
-                return .write(LockRecord(name: name.rawValue, lockType: "mutex", leases: [:]), [])
+                let counter = self.continuedCounter(name, read: object.annotatedCounter, floor: floor, leaseTokens: 0)
+                return .write(
+                    LockRecord(name: name.rawValue, lockType: "mutex", leases: [:], fencingCounter: counter), [])
             }
             guard let original, !original.leases.isEmpty else { return .done([]) }
-            var state = self.expiry.state(of: original, name: name, now: now, instant: instant)
+            var state = self.writableState(of: original, name: name, now: now, instant: instant, floor: floor)
             let removed = state.breakLeases(if: condition, now: now)
             guard state.leases.count != original.leases.count else { return .done(removed) }
             let (record, _) = self.expiry.record(for: state, original: original, changedHolder: nil, duration: nil)
@@ -133,35 +146,101 @@ public final class KubernetesLocker: Locker {
         }
     }
 
-    /// Reads the lock's ConfigMap (one GET) and returns its state without expired leases.
-    public func state(of name: LockName) async throws(LockheedError) -> LockState? {
-        guard let object = try await fetch(name) else { return nil }
-        let now = Date()
-        guard let record = try record(in: object, name: name) else { return LockState(name: name) }
-        return expiry.state(of: record, name: name, now: now, instant: .now).pruned(at: now)
+    /// The state of `record` to write back, its counter continued as ``continuedCounter(_:read:floor:leaseTokens:)``
+    /// says, so that no write ever stores a counter below a token already issued.
+    func writableState(
+        of record: LockRecord, name: LockName, now: Date, instant: ContinuousClock.Instant, floor: UInt64
+    ) -> LockState {
+        var state = expiry.state(of: record, name: name, now: now, instant: instant)
+        state.fencingCounter = continuedCounter(
+            name, read: record.fencingCounter, floor: floor, leaseTokens: state.fencingCounter)
+        return state
     }
 
-    /// Lists the ConfigMaps labelled `lockheed/lock` page by page; a lock whose state is
-    /// malformed is left out with a warning, so one bad lock cannot hide the others.
+    /// The counter to continue from: the maximum of every source there is (the record's
+    /// `fencingCounter`, our annotation, the leases' tokens, the highest counter this locker has
+    /// seen for the lock). When neither the record nor the annotation holds a counter (the
+    /// ConfigMap is new or was deleted, or every copy was stripped), also at least `floor`, the
+    /// etcd revision the lock was read at.
+    ///
+    /// Why that is safe: every grant is a write, and etcd's revision is global to the cluster,
+    /// rises with every write and is never reused, also across deletes. A counter seeded at a
+    /// revision `r` issues `r + 1` in a write whose revision is above `r`, and each later grant
+    /// adds one to the counter and at least one to the revision, so every token issued is at
+    /// most the revision of the write that issued it. Whatever lost the counter (a delete, a
+    /// stripping write) is itself a write after those, so a revision read after the loss is at
+    /// least every earlier token, and `floor + 1` is above all of them.
+    func continuedCounter(_ name: LockName, read: UInt64?, floor: UInt64, leaseTokens: UInt64) -> UInt64 {
+        let remembered = highestCounters.withLock { $0[name] } ?? 0
+        return max(read ?? floor, leaseTokens, remembered)
+    }
+
+    /// Records `counter` as seen for `name`: a later loss never takes this locker below it.
+    func rememberCounter(_ counter: UInt64?, of name: LockName) {
+        guard let counter else { return }
+        highestCounters.withLock { $0[name] = max($0[name] ?? 0, counter) }
+    }
+
+    /// Reads the lock's ConfigMap (one GET) and returns its state without expired leases, with
+    /// the Go original's reservation, if one stands, in ``LockState/reservation``.
+    public func state(of name: LockName) async throws(LockheedError) -> LockState? {
+        guard let object = try await fetch(name) else { return nil }
+        return try readState(of: object, name: name, now: Date())
+    }
+
+    /// The state `object` holds, for reading (`show`, `list`).
+    func readState(of object: ConfigMapObject, name: LockName, now: Date) throws(LockheedError) -> LockState {
+        var state =
+            try object.lockRecord(name: name).map { expiry.state(of: $0, name: name, now: now, instant: .now) }
+            ?? LockState(name: name, fencingCounter: object.annotatedCounter ?? 0)
+        state.reservation = object.activeReservation(at: now)
+        return state.pruned(at: now)
+    }
+
+    /// Lists the ConfigMaps labelled `lockheed/lock` (whatever the label's value: the Go original
+    /// writes it empty) page by page. The lock name is the ConfigMap name without `<prefix>-`. A
+    /// ConfigMap of another prefix, or whose state is malformed, is left out with a log line
+    /// saying why (`lockheed -v` shows them), so one bad lock cannot hide the others.
     public func list(matching condition: Condition?) async throws(LockheedError) -> [LockState] {
         var states: [LockState] = []
         for object in try await listObjects(query: [("labelSelector", ConfigMapObject.lockLabel)]) {
-            guard let value = object.labels[ConfigMapObject.lockLabel], let name = try? LockName(value),
-                object.name == configMapName(of: name)
-            else { continue }
+            let objectName = object.name ?? ""
+            let name: LockName
+            switch lockName(ofConfigMap: objectName) {
+            case .success(let found): name = found
+            case .failure(let reason):
+                logger.info("skipping ConfigMap \(objectName) in the listing: \(reason)")
+                continue
+            }
             let now = Date()
             do {
-                let record = try record(in: object, name: name)
-                let state =
-                    record.map { expiry.state(of: $0, name: name, now: now, instant: .now) }
-                    ?? LockState(name: name)
-                let pruned = state.pruned(at: now)
-                if condition?.matches(pruned, at: now) ?? true { states.append(pruned) }
+                let state = try readState(of: object, name: name, now: now)
+                if condition?.matches(state, at: now) ?? true { states.append(state) }
             } catch {
                 logger.warning("skipping lock \(name) in the listing: \(error)")
             }
         }
         return states.sorted { $0.name < $1.name }
+    }
+
+    /// Why a ConfigMap name is not one of this locker's locks.
+    struct NotALock: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The lock name of ConfigMap `objectName`: the name without `<prefix>-`. Any name the Go
+    /// original can store is accepted (``LockName/stored(_:)``), not only the names our
+    /// own acquires take.
+    func lockName(ofConfigMap objectName: String) -> Result<LockName, NotALock> {
+        let prefix = configuration.prefix + "-"
+        guard objectName.hasPrefix(prefix) else {
+            return .failure(NotALock(description: "its name does not start with the prefix \"\(prefix)\""))
+        }
+        do throws(LockheedError) {
+            return .success(try LockName.stored(String(objectName.dropFirst(prefix.count))))
+        } catch {
+            return .failure(NotALock(description: "\(error)"))
+        }
     }
 
     // MARK: Reading and writing one ConfigMap
@@ -181,7 +260,8 @@ public final class KubernetesLocker: Locker {
     func modify<T>(
         _ name: LockName,
         useCache: Bool = true,
-        _ decide: (ConfigMapObject?, Date, ContinuousClock.Instant) throws(LockheedError) -> Step<T>
+        seeding: Bool = false,
+        _ decide: (ConfigMapObject?, Date, ContinuousClock.Instant, UInt64) throws(LockheedError) -> Step<T>
     ) async throws(LockheedError) -> T {
         let configMapName = configMapName(of: name)
         var object: ConfigMapObject?
@@ -196,8 +276,10 @@ public final class KubernetesLocker: Locker {
                 object = try await fetch(name)
                 (known, fromCache) = (true, false)
             }
+            var floor = object?.revision ?? 0
+            if object == nil, seeding { floor = try await currentRevision() }
             let step: Step<T>
-            do { step = try decide(object, Date(), .now) } catch {
+            do { step = try decide(object, Date(), .now, floor) } catch {
                 if fromCache {
                     known = false
                     continue
@@ -230,6 +312,7 @@ public final class KubernetesLocker: Locker {
             switch response.status {
             case 200, 201:
                 remember(name, json: response.body)
+                rememberCounter(record.fencingCounter, of: name)
                 notifier.notify(name)
                 return result
             case 409:
@@ -297,10 +380,22 @@ public final class KubernetesLocker: Locker {
         }
     }
 
-    /// The lock record in `object`; `nil` when it has no `data["lock"]` yet.
-    func record(in object: ConfigMapObject, name: LockName) throws(LockheedError) -> LockRecord? {
-        guard let text = object.lockText else { return nil }
-        return try LockRecord.decode(text, name: name)
+    /// The etcd revision now: a List of at most one ConfigMap carries it in `metadata.resourceVersion`
+    /// (a List without a resourceVersion is read from etcd, never from the watch cache).
+    func currentRevision() async throws(LockheedError) -> UInt64 {
+        let response = try await api.send(
+            .GET, path: api.collectionPath, query: [("limit", "1")], verb: "list", resource: "configmaps")
+        guard response.status == 200,
+            let list = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        else { throw response.error(verb: "list", resource: "configmaps", namespace: configuration.namespace) }
+        guard let text = (list["metadata"] as? [String: Any])?["resourceVersion"] as? String,
+            let revision = UInt64(text)
+        else {
+            logger.warning(
+                "the API server's resourceVersion is not a number: fencing tokens restart from the last seen")
+            return 0
+        }
+        return revision
     }
 
     func objectPath(_ name: LockName) -> String { "\(api.collectionPath)/\(configMapName(of: name))" }

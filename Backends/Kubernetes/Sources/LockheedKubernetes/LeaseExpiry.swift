@@ -53,7 +53,8 @@ final class LeaseExpiry: Sendable {
                     let remaining = duration - (instant - observation.firstSeen)
                     effective = now.addingTimeInterval(remaining.timeInterval)
                 }
-                let acquiredAt = stored.acquired.flatMap(RFC3339.parse) ?? expiresAt
+                // The Go original records no grant time: `.distantPast` says "unknown".
+                let acquiredAt = stored.acquired.flatMap(RFC3339.parse) ?? .distantPast
                 leases.append(
                     Lease(
                         holder: holder, acquiredAt: acquiredAt, expiresAt: effective,
@@ -82,24 +83,27 @@ final class LeaseExpiry: Sendable {
         for lease in state.leases {
             if lease.holder == changedHolder || original?.leases[lease.holder] == nil {
                 let expires = lease.expiresAt.map(RFC3339.format) ?? RFC3339.infinite
-                let acquired = RFC3339.format(lease.acquiredAt)
+                let acquired = lease.acquiredAt == .distantPast ? nil : RFC3339.format(lease.acquiredAt)
                 leases[lease.holder] = LockRecord.LeaseRecord(
-                    instanceID: lease.holder, expires: expires, acquired: acquired, fencingToken: lease.fencingToken,
+                    instanceID: lease.holder, expires: expires, acquired: acquired,
+                    fencingToken: lease.fencingToken == 0 ? nil : lease.fencingToken,
                     durationMs: lease.expiresAt == nil ? nil : duration?.wholeMilliseconds, clock: clockIdentity)
                 if lease.holder == changedHolder {
                     var exact = lease
                     exact.expiresAt = lease.expiresAt == nil ? nil : RFC3339.parse(expires)
-                    exact.acquiredAt = RFC3339.parse(acquired) ?? lease.acquiredAt
+                    exact.acquiredAt = acquired.flatMap(RFC3339.parse) ?? lease.acquiredAt
                     stamped = exact
                 }
             } else if let kept = original?.leases[lease.holder] {
                 leases[lease.holder] = kept
             }
         }
+        // A lock without leases is written as a mutex: the next holder sets the type anyway, and
+        // the Go original refuses every lock whose type is not "mutex".
         var maxLeases: Int?
-        if case .shared(let limit) = state.type { maxLeases = limit }
+        if case .shared(let limit) = state.type, !leases.isEmpty { maxLeases = limit }
         let record = LockRecord(
-            name: state.name.rawValue, lockType: state.type.kind, leases: leases,
+            name: state.name.rawValue, lockType: leases.isEmpty ? "mutex" : state.type.kind, leases: leases,
             tags: state.tags.isEmpty ? nil : state.tags, fencingCounter: state.fencingCounter, maxLeases: maxLeases)
         return (record, stamped)
     }

@@ -34,15 +34,53 @@ struct LockRecord: Codable, Sendable, Hashable {
         var clock: String?
     }
 
-    /// Decodes `data["lock"]`, naming what is wrong when it cannot.
-    static func decode(_ text: String, name: LockName) throws(LockheedError) -> LockRecord {
-        let record: LockRecord
+    init(
+        name: String, lockType: String, leases: [String: LeaseRecord], tags: [String]? = nil,
+        fencingCounter: UInt64? = nil, maxLeases: Int? = nil
+    ) {
+        self.name = name
+        self.lockType = lockType
+        self.leases = leases
+        self.tags = tags
+        self.fencingCounter = fencingCounter
+        self.maxLeases = maxLeases
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, lockType, leases, tags, fencingCounter, maxLeases
+    }
+
+    /// Reads a record as the Go original does: `"leases": null` is no lease and an empty
+    /// `lockType` is a mutex (Go leaves both after an acquire that failed between its create and
+    /// its first update).
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? ""
+        let type = try container.decodeIfPresent(String.self, forKey: .lockType) ?? ""
+        lockType = type.isEmpty ? "mutex" : type
+        guard container.contains(.leases) else {
+            throw DecodingError.keyNotFound(
+                CodingKeys.leases, .init(codingPath: container.codingPath, debugDescription: "no leases"))
+        }
+        leases = try container.decodeIfPresent([String: LeaseRecord].self, forKey: .leases) ?? [:]
+        tags = try container.decodeIfPresent([String].self, forKey: .tags)
+        fencingCounter = try container.decodeIfPresent(UInt64.self, forKey: .fencingCounter)
+        maxLeases = try container.decodeIfPresent(Int.self, forKey: .maxLeases)
+    }
+
+    /// Decodes `data["lock"]`, naming what is wrong when it cannot; a shared lock without
+    /// `maxLeases` (stripped by a Go write) takes `maxLeasesIfMissing`.
+    static func decode(_ text: String, name: LockName, maxLeasesIfMissing: Int? = nil) throws(LockheedError)
+        -> LockRecord
+    {
+        var record: LockRecord
         do { record = try JSONDecoder().decode(LockRecord.self, from: Data(text.utf8)) } catch {
             throw .malformedState(name, detail: "data[\"lock\"] is not a lock record: \(Self.describe(error))")
         }
         guard record.lockType == "mutex" || record.lockType == "shared" else {
             throw .malformedState(name, detail: "unknown lockType \"\(record.lockType)\"")
         }
+        if record.lockType == "shared", record.maxLeases == nil { record.maxLeases = maxLeasesIfMissing }
         if record.lockType == "shared", (record.maxLeases ?? 0) < 1 {
             throw .malformedState(name, detail: "a shared lock without a valid maxLeases")
         }

@@ -94,6 +94,21 @@ struct APIServerDoubleTests {
         }
     }
 
+    /// As etcd's revision: a delete is a write too, and a re-created object never gets a version
+    /// issued before (the Kubernetes backend seeds lost fencing counters from it).
+    @Test func resourceVersionsAreNeverReusedAcrossADelete() async throws {
+        try await withDouble { _, api in
+            let created = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("r"))
+            let first = UInt64(try #require(created.resourceVersion))!
+            _ = try await api.send(.DELETE, "/api/v1/namespaces/default/configmaps/r")
+            let afterDelete = try await api.send(.GET, "/api/v1/namespaces/default/configmaps?limit=1")
+            let deleteRevision = UInt64(try #require(afterDelete.metadata["resourceVersion"] as? String))!
+            #expect(deleteRevision > first, "the delete took a revision of its own")
+            let again = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("r"))
+            #expect(UInt64(try #require(again.resourceVersion))! > deleteRevision)
+        }
+    }
+
     @Test func preconditionedDeleteConflictsOnAStaleResourceVersion() async throws {
         try await withDouble { _, api in
             let created = try await api.send(.POST, "/api/v1/namespaces/default/configmaps", configMap("p"))

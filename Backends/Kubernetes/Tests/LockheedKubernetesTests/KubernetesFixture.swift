@@ -36,6 +36,7 @@ final class KubernetesFixture: ConformanceFixture {
     let target: Target
     let configuration: KubernetesConfiguration
     private let lockers = Mutex<[KubernetesLocker]>([])
+    private let losses = Mutex<Int>(0)
 
     var capabilities: ConformanceCapabilities { .all }
 
@@ -94,11 +95,29 @@ final class KubernetesFixture: ConformanceFixture {
         }
     }
 
+    /// Loses the counter the two ways production does, alternating per call: first as a Go
+    /// client's write plus an operator stripping our annotations (no copy of the counter is left
+    /// in the object), then by deleting the ConfigMap.
+    func loseFencingCounter(of name: LockName) async throws {
+        let count = losses.withLock { value in
+            value += 1
+            return value
+        }
+        guard count.isMultiple(of: 2) else {
+            try await editObject(name) { object in GoClient.roundTrip(&object, strippingOurAnnotations: true) }
+            return
+        }
+        try await deleteLock(name)
+    }
+
+    /// Deletes every ConfigMap of this fixture's prefix found by the lock label selector,
+    /// malformed or not (a real cluster keeps them otherwise).
     func tearDown() async {
         let all = lockers.withLock { $0 }
         if case .cluster = target, let locker = all.first {
-            for state in (try? await locker.list()) ?? [] {
-                _ = try? await locker.api.send(method: "DELETE", path: locker.objectPath(state.name))
+            let objects = (try? await locker.listObjects(query: [("labelSelector", ConfigMapObject.lockLabel)])) ?? []
+            for name in objects.compactMap(\.name) where name.hasPrefix(configuration.prefix + "-") {
+                _ = try? await locker.api.send(method: "DELETE", path: "\(locker.api.collectionPath)/\(name)")
             }
         }
         for locker in all { await locker.shutdown() }

@@ -23,8 +23,12 @@ struct RequestBudgetTests {
             }
         }
 
-        // First ever acquire: GET (404) + POST.
+        // First ever acquire: GET (404), a List of at most one item for the etcd revision the
+        // fencing counter starts above (the lock may have been deleted), POST.
+        server.resetCounters()
         _ = try await creator.acquire(AcquireRequest(name: name, holder: "creator", duration: .seconds(30)))
+        #expect(server.requestCount() == 3)
+        #expect(server.requestCount("GET") == 1 && server.requestCount("LIST") == 1 && server.requestCount("POST") == 1)
         _ = try await creator.release(name, holder: "creator")
         server.resetCounters()
 
