@@ -1,0 +1,59 @@
+import Foundation
+import LockheedCore
+import LockheedSQLite
+import Testing
+
+extension SQLiteBackendTests {
+    /// A file system with no room left: writes are `.unavailable("disk full: …")`, never a lost
+    /// lease or a hang, and work again once there is room.
+    @Suite("SQLite full disk")
+    struct SQLiteFullDiskTests {
+        /// Fills the file system of `directory` with `filler` until a write fails.
+        static func fill(_ filler: String) throws {
+            let fd = open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            guard fd >= 0 else { throw RawDatabase.Failure(description: "cannot create \(filler)") }
+            defer { close(fd) }
+            let chunk = [UInt8](repeating: 0x55, count: 4096)
+            for size in [4096, 512, 1] {
+                while chunk.withUnsafeBytes({ write(fd, $0.baseAddress, size) }) == size {}
+            }
+        }
+
+        @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
+        func fullDiskIsUnavailableAndRecoversWhenThereIsRoom() async throws {
+            let directory = try makeTemporaryDirectory()
+            try TestMounts.mountTmpfs(at: directory, bytes: 2 << 20)
+            defer {
+                TestMounts.unmount(directory)
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            let locker = try SQLiteLocker(path: directory + "/locks.db")
+            let job = try LockName("job")
+            let other = try LockName("other")
+            _ = try await locker.acquire(try AcquireRequest(name: job, holder: "a", duration: .seconds(30)))
+            try Self.fill(directory + "/filler")
+
+            for attempt in 0..<2 {
+                let error = await #expect(throws: LockheedError.self) {
+                    if attempt == 0 {
+                        _ = try await locker.acquire(
+                            try AcquireRequest(name: other, holder: "b", duration: .seconds(30)))
+                    } else {
+                        _ = try await locker.renew(job, holder: "a", duration: .seconds(30))
+                    }
+                }
+                guard case .unavailable(let message) = error else {
+                    Issue.record("expected .unavailable, got \(String(describing: error))")
+                    continue
+                }
+                #expect(message.hasPrefix("disk full:") && message.contains(directory), "\(message)")
+            }
+            #expect(try await locker.state(of: job)?.leases.map(\.holder) == ["a"])
+
+            unlink(directory + "/filler")
+            _ = try await locker.renew(job, holder: "a", duration: .seconds(30))
+            _ = try await locker.acquire(try AcquireRequest(name: other, holder: "b", duration: .seconds(30)))
+            await locker.shutdown()
+        }
+    }
+}
