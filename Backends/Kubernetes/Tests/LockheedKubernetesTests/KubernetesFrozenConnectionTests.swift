@@ -1,0 +1,64 @@
+import Foundation
+import KubernetesAPIDouble
+import LockheedCore
+import LockheedTestSupport
+import Synchronization
+import Testing
+
+@testable import LockheedKubernetes
+
+/// A connection to the API server that freezes mid-lease must not let the holder's work
+/// outlive its lease, though the request timeout is longer than the lease's remaining validity.
+@Suite("Kubernetes frozen connection")
+struct KubernetesFrozenConnectionTests {
+    @Test("the body is cancelled before the lease can expire and before another holder is granted")
+    func frozenConnectionCancelsBodyInTime() async throws {
+        let server = try await SharedDouble.get()
+        let namespace = freshNamespace()
+        server.createNamespace(namespace)
+        let port = try #require(URLComponents(string: server.baseURL)?.port)
+        let proxy = try FaultProxy(forwardingTo: port)
+        defer { proxy.stop() }
+        var viaProxy = doubleConfiguration(server, namespace: namespace)
+        viaProxy.server = "http://127.0.0.1:\(proxy.port)"
+        viaProxy.requestTimeout = .seconds(15)
+        let holderLocker = try KubernetesLocker(configuration: viaProxy)
+        let otherLocker = try KubernetesLocker(configuration: doubleConfiguration(server, namespace: namespace))
+
+        let duration = Duration.seconds(3)
+        let lock = try Lock("frozen", locker: holderLocker).duration(duration).renewInterval(.seconds(1))
+        let lastGrant = Mutex<ContinuousClock.Instant>(.now)
+        let events = lock.events()
+        let watcher = Task {
+            for await event in events {
+                if case .renewed = event { lastGrant.withLock { $0 = .now } }
+            }
+        }
+        defer { watcher.cancel() }
+        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let holding = Task {
+            try await lock.withLock { _ in
+                try await Task.sleep(for: .milliseconds(1500))
+                proxy.freeze()
+                do { try await Task.sleep(for: .seconds(30)) } catch { cancelledAt.withLock { $0 = .now } }
+            }
+        }
+        let contender = try Lock("frozen", locker: otherLocker).retry(.wait(upTo: .seconds(30))).keepAlive(false)
+        while proxy.mode != .freeze { try await Task.sleep(for: .milliseconds(10)) }
+        try await contender.acquire()
+        let otherGrantedAt = ContinuousClock.now
+        try await contender.release()
+        let result = await holding.result
+        proxy.resume()
+        await holderLocker.shutdown()
+        await otherLocker.shutdown()
+        guard case .failure(let error as LockheedError) = result, case .lost = error else {
+            Issue.record("expected .lost, got \(result)")
+            return
+        }
+        let cancelled = try #require(cancelledAt.withLock { $0 })
+        let renewedLast = lastGrant.withLock { $0 }
+        #expect(cancelled - renewedLast < duration, "cancelled \(cancelled - renewedLast) after the last renewal")
+        #expect(cancelled < otherGrantedAt, "another holder was granted the lock before the body stopped")
+    }
+}
