@@ -55,5 +55,32 @@ extension SQLiteBackendTests {
             _ = try await locker.acquire(try AcquireRequest(name: other, holder: "b", duration: .seconds(30)))
             await locker.shutdown()
         }
+
+        /// A failing backend is not a held lock: waiting up to a minute for the lock does not
+        /// mean retrying a full disk for a minute.
+        @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
+        func lockWaitingForTheLockGivesUpOnAFullDiskAfterTheBackendTimeout() async throws {
+            let directory = try makeTemporaryDirectory()
+            try TestMounts.mountTmpfs(at: directory, bytes: 2 << 20)
+            defer {
+                TestMounts.unmount(directory)
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            let locker = try SQLiteLocker(path: directory + "/locks.db")
+            try Self.fill(directory + "/filler")
+            let lock = try Lock(LockName("job"), locker: locker).retry(.wait(upTo: .seconds(60)))
+                .configure { $0.backendTimeout = .seconds(1) }
+
+            let started = ContinuousClock.now
+            let error = await #expect(throws: LockheedError.self) { try await lock.acquire() }
+            let waited = ContinuousClock.now - started
+            guard case .unavailable(let message) = error else {
+                Issue.record("expected .unavailable, got \(String(describing: error))")
+                return
+            }
+            #expect(message.hasPrefix("disk full:"), "\(message)")
+            #expect(waited >= .seconds(1) && waited < .seconds(10), "gave up after \(waited)")
+            await locker.shutdown()
+        }
     }
 }
