@@ -24,6 +24,13 @@ enum SQLiteFileAccess {
         return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
+    /// The warning to log when opening finds less than ``recommendedFreeBytes`` free, else `nil`.
+    static func lowSpaceWarning(for path: String) -> String? {
+        guard let free = freeBytes(near: path), free < recommendedFreeBytes else { return nil }
+        return
+            "only \(free) bytes free in \(directory(of: path)) for database \(path): SQLite's -wal journal grows to about 4 MiB and its -shm index takes 32 KiB; below \(recommendedFreeBytes) bytes writes may fail with \"disk full\""
+    }
+
     /// What stops this process from writing the database at `path` (or creating it, or its
     /// `-wal` and `-shm`), or `nil` when nothing visible does.
     static func unwritableReason(of path: String) -> String? {

@@ -40,15 +40,8 @@ final class SQLiteLockStore {
                 try SQLiteSchema.prepare(immutable, synchronous: configuration.synchronous)
                 return immutable
             }
-            if !connection.isReadOnly, let free = SQLiteFileAccess.freeBytes(near: path),
-                free < SQLiteFileAccess.recommendedFreeBytes
-            {
-                logger.warning(
-                    "little free space beside the database: writes may fail with \"disk full\"",
-                    metadata: [
-                        "path": "\(path)", "freeBytes": "\(free)",
-                        "recommendedBytes": "\(SQLiteFileAccess.recommendedFreeBytes)",
-                    ])
+            if !connection.isReadOnly, let warning = SQLiteFileAccess.lowSpaceWarning(for: path) {
+                logger.warning("\(warning)")
             }
             return connection
         }

@@ -1,7 +1,8 @@
 import Foundation
 import LockheedCore
-import LockheedSQLite
 import Testing
+
+@testable import LockheedSQLite
 
 extension SQLiteBackendTests {
     /// A file system with no room left: writes are `.unavailable("disk full: …")`, never a lost
@@ -54,6 +55,26 @@ extension SQLiteBackendTests {
             _ = try await locker.renew(job, holder: "a", duration: .seconds(30))
             _ = try await locker.acquire(try AcquireRequest(name: other, holder: "b", duration: .seconds(30)))
             await locker.shutdown()
+        }
+
+        /// Opening checks the free space (statvfs) and warns below what SQLite's own files need.
+        @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
+        func littleFreeSpaceIsReportedWhenOpening() async throws {
+            let directory = try makeTemporaryDirectory()
+            try TestMounts.mountTmpfs(at: directory, bytes: 2 << 20)
+            defer {
+                TestMounts.unmount(directory)
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+            let path = directory + "/locks.db"
+            let warning = try #require(SQLiteFileAccess.lowSpaceWarning(for: path))
+            #expect(warning.contains(directory) && warning.contains("bytes free"), "\(warning)")
+            let roomy = try makeTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: roomy) }
+            let free = try #require(SQLiteFileAccess.freeBytes(near: roomy + "/locks.db"))
+            if free >= SQLiteFileAccess.recommendedFreeBytes {
+                #expect(SQLiteFileAccess.lowSpaceWarning(for: roomy + "/locks.db") == nil)
+            }
         }
 
         /// A failing backend is not a held lock: waiting up to a minute for the lock does not
