@@ -76,12 +76,15 @@ enum SQLiteFileAccess {
     static func createRemovingLeftovers(_ path: String) {
         guard access(path, F_OK) != 0, errno == ENOENT else { return }
         let directoryDescriptor = open(directory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard directoryDescriptor >= 0 else { return }
-        defer { close(directoryDescriptor) }
-        guard flock(directoryDescriptor, LOCK_EX) == 0 else { return }
-        defer { flock(directoryDescriptor, LOCK_UN) }
+        defer { if directoryDescriptor >= 0 { close(directoryDescriptor) } }
+        // Without the lock (a directory this user cannot read, a file system without flock)
+        // leftovers stay; the file is still created.
+        let locked = directoryDescriptor >= 0 && flock(directoryDescriptor, LOCK_EX) == 0
+        defer { if locked { flock(directoryDescriptor, LOCK_UN) } }
         guard access(path, F_OK) != 0, errno == ENOENT else { return }
-        for suffix in ["-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        if locked {
+            for suffix in ["-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        }
         let file = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if file >= 0 { close(file) }
     }

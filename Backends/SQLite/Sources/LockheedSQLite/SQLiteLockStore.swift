@@ -32,6 +32,7 @@ final class SQLiteLockStore {
             do {
                 try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
             } catch {
+                if connection.hasMoved && attempts < 3 { continue }
                 guard connection.isReadOnly else { throw error }
                 // Reading a WAL database needs its -shm index; one that this process can neither
                 // open nor create (a read-only directory or file system) is read without locks.
@@ -40,6 +41,8 @@ final class SQLiteLockStore {
                 try SQLiteSchema.prepare(immutable, synchronous: configuration.synchronous)
                 return immutable
             }
+            // Deleted or replaced while this connection was being prepared: open the new one.
+            if connection.hasMoved && attempts < 3 { continue }
             if !connection.isReadOnly, let warning = SQLiteFileAccess.lowSpaceWarning(for: path) {
                 logger.warning("\(warning)")
             }
