@@ -13,6 +13,20 @@ extension SQLiteBackendTests {
 
         init() throws { job = try LockName("job") }
 
+        /// Root, `setpriv`, and a built contender whose path every user may traverse and run.
+        static var canRunContenderAsNobody: Bool {
+            guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                let contender = ChildProcess.builtProduct(named: "SQLiteContender")
+            else { return false }
+            var path = URL(fileURLWithPath: contender).standardizedFileURL
+            while path.path != "/" {
+                var info = stat()
+                guard stat(path.path, &info) == 0, info.st_mode & S_IXOTH != 0 else { return false }
+                path.deleteLastPathComponent()
+            }
+            return true
+        }
+
         /// A database with one lock held by `a` forever, closed (so its -wal and -shm are gone).
         func makeDatabase(in directory: String) async throws -> String {
             let path = directory + "/locks.db"
@@ -64,8 +78,8 @@ extension SQLiteBackendTests {
         /// Root ignores permission bits, so the reader runs as `nobody` in a child process.
         @Test(
             .enabled(
-                if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
-                "needs root and setpriv to run a reader as nobody"))
+                if: SQLiteReadOnlyTests.canRunContenderAsNobody,
+                "needs root, setpriv, and a SQLiteContender that other users may run"))
         func directoryOfAnotherUserIsReadableAndWritesNameIt() async throws {
             let contender = try #require(ChildProcess.builtProduct(named: "SQLiteContender"))
             let directory = try makeTemporaryDirectory()
