@@ -38,18 +38,39 @@ struct SQLiteRow {
 final class SQLiteConnection {
     /// The database file.
     let path: String
+    /// How long a statement waits for another connection's lock.
+    let busyTimeout: Duration
+    /// How the file was opened.
+    let mode: Mode
     private let handle: OpaquePointer
-    private let busyTimeout: Duration
     private var statements: [String: OpaquePointer] = [:]
 
-    /// Opens (creating if needed) the database file at `path`; nothing is read or written yet.
-    init(path: String, busyTimeout: Duration) throws(LockheedError) {
+    /// How a connection opens its file.
+    enum Mode {
+        /// Read and write an existing file (SQLite itself falls back to read-only when the file
+        /// or its file system is not writable: see ``SQLiteConnection/isReadOnly``).
+        case readWrite
+        /// Read only, without locking: for a WAL database whose `-shm` this process can neither
+        /// open nor create (a read-only directory or file system). Reads may miss changes that
+        /// a writer with more rights is making at the same moment.
+        case immutable
+    }
+
+    /// Opens the database file at `path` (it must exist); nothing is read or written yet.
+    init(path: String, busyTimeout: Duration, mode: Mode = .readWrite) throws(LockheedError) {
         self.path = path
         self.busyTimeout = busyTimeout
+        self.mode = mode
         var db: OpaquePointer?
         // NOMUTEX: this connection is never used by two threads at once (see SQLiteLocker).
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let code = sqlite3_open_v2(path, &db, flags, nil)
+        let code: Int32
+        switch mode {
+        case .readWrite:
+            code = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil)
+        case .immutable:
+            let uri = "file:" + Self.uriEscaped(path) + "?immutable=1"
+            code = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nil)
+        }
         guard code == SQLITE_OK, let db else {
             let error = Self.mapOpenError(code: code, errno: db.map { sqlite3_system_errno($0) } ?? 0, path: path)
             sqlite3_close_v2(db)
@@ -59,6 +80,23 @@ final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 0)
         let milliseconds = min(busyTimeout.wholeMilliseconds, Int64(Int32.max))
         sqlite3_busy_timeout(db, Int32(milliseconds))
+    }
+
+    /// `path` as the path of a `file:` URI.
+    private static func uriEscaped(_ path: String) -> String {
+        path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
+            .replacingOccurrences(of: "#", with: "%23")
+    }
+
+    /// Whether this connection can only read (the file, its directory or its file system is not
+    /// writable by this process, or it was opened ``Mode/immutable``).
+    var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
+    /// Whether the file this connection has open is no longer the one at ``path`` (deleted,
+    /// renamed or replaced). One `stat` of the path, compared with the inode opened.
+    var hasMoved: Bool {
+        var moved: Int32 = 0
+        return sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0
     }
 
     deinit {
@@ -150,10 +188,15 @@ final class SQLiteConnection {
         case SQLITE_CORRUPT:
             return .incompatibleStorage("database \(path) is corrupt: \(message)")
         case SQLITE_READONLY, SQLITE_PERM, SQLITE_AUTH:
-            return .forbidden("cannot write database \(path): \(message)")
+            return .forbidden(
+                "cannot write database \(path): \(SQLiteFileAccess.unwritableReason(of: path) ?? message)")
         case SQLITE_CANTOPEN:
             return Self.mapOpenError(code: code, errno: sqlite3_system_errno(handle), path: path)
-        case SQLITE_IOERR, SQLITE_FULL, SQLITE_PROTOCOL:
+        case SQLITE_FULL:
+            return .unavailable(SQLiteFileAccess.diskFull(path, message))
+        case SQLITE_IOERR where sqlite3_system_errno(handle) == ENOSPC:
+            return .unavailable(SQLiteFileAccess.diskFull(path, message))
+        case SQLITE_IOERR, SQLITE_PROTOCOL:
             return .unavailable("I/O error on database \(path): \(message)")
         case SQLITE_INTERRUPT:
             return .cancelled
@@ -164,17 +207,18 @@ final class SQLiteConnection {
 
     private static func mapOpenError(code: Int32, errno: Int32, path: String) -> LockheedError {
         let reason = errno != 0 ? String(cString: strerror(errno)) : String(cString: sqlite3_errstr(code))
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let directory = SQLiteFileAccess.directory(of: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             return .unavailable("cannot open database \(path): its directory \(directory) does not exist")
         }
+        let unwritable = SQLiteFileAccess.unwritableReason(of: path)
         switch errno {
         case EACCES, EPERM, EROFS:
-            return .forbidden("cannot open database \(path): \(reason)")
+            return .forbidden("cannot open database \(path): \(unwritable ?? reason)")
         case ENOENT:
             // The directory exists but the file could not be created in it.
-            return .forbidden("cannot create database \(path) in \(directory): \(reason)")
+            return .forbidden("cannot create database \(path): \(unwritable ?? "\(reason) in \(directory)")")
         default:
             return .unavailable("cannot open database \(path): \(reason)")
         }

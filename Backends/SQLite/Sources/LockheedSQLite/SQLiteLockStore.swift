@@ -1,15 +1,59 @@
 import Foundation
 import LockheedCore
+import Logging
 
 /// Reads and writes whole ``LockState`` values in the `locks` and `leases` tables of one
 /// connection. Used only on the locker's worker thread.
 final class SQLiteLockStore {
     let connection: SQLiteConnection
 
-    /// Opens the file and brings its schema up to date.
-    init(path: String, configuration: SQLiteConfiguration) throws(LockheedError) {
-        connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
-        try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
+    /// Opens the file (creating it when missing) and brings its schema up to date. A file this
+    /// process may read but not write is opened read-only: reads work, writes throw
+    /// ``LockheedCore/LockheedError/forbidden(_:)`` naming what is not writable.
+    init(path: String, configuration: SQLiteConfiguration, logger: Logger) throws(LockheedError) {
+        connection = try Self.open(path, configuration, logger: logger)
+    }
+
+    private static func open(_ path: String, _ configuration: SQLiteConfiguration, logger: Logger)
+        throws(LockheedError) -> SQLiteConnection
+    {
+        var attempts = 0
+        while true {
+            attempts += 1
+            SQLiteFileAccess.createRemovingLeftovers(path)
+            let connection: SQLiteConnection
+            do {
+                connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
+            } catch {
+                // Deleted again between creating and opening it: create it again.
+                if attempts < 3, access(path, F_OK) != 0, errno == ENOENT { continue }
+                throw error
+            }
+            do {
+                try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
+            } catch {
+                if connection.hasMoved && attempts < 3 { continue }
+                guard connection.isReadOnly else { throw error }
+                // Reading a WAL database needs its -shm index; one that this process can neither
+                // open nor create (a read-only directory or file system) is read without locks.
+                let immutable = try SQLiteConnection(
+                    path: path, busyTimeout: configuration.busyTimeout, mode: .immutable)
+                try SQLiteSchema.prepare(immutable, synchronous: configuration.synchronous)
+                return immutable
+            }
+            // Deleted or replaced while this connection was being prepared: open the new one.
+            if connection.hasMoved && attempts < 3 { continue }
+            if !connection.isReadOnly, let warning = SQLiteFileAccess.lowSpaceWarning(for: path) {
+                logger.warning("\(warning)")
+            }
+            return connection
+        }
+    }
+
+    /// The least fencing counter a grant at `now` starts from: the wall clock in microseconds
+    /// since 1970. See ``SQLiteLocker/acquire(_:)``.
+    static func fencingFloor(at now: Date) -> UInt64 {
+        UInt64(clamping: StoredTime.encode(now))
     }
 
     /// Runs `body` on the stored state of `name` inside one `BEGIN IMMEDIATE` transaction:

@@ -45,7 +45,7 @@ public final class SQLiteLocker: Locker {
         if path == Self.defaultPath { try Self.createDirectory(of: path) }
         self.path = path
         self.configuration = configuration
-        store = Mutex(try SQLiteLockStore(path: path, configuration: configuration))
+        store = Mutex(try SQLiteLockStore(path: path, configuration: configuration, logger: logger))
         let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         notifier = SQLiteNotifiers.notifier(for: canonical)
         worker = NIOThreadPool(numberOfThreads: 1)
@@ -63,10 +63,21 @@ public final class SQLiteLocker: Locker {
     public var capabilities: LockerCapabilities { [.sharedLocks, .crossProcess, .changeNotification] }
 
     /// Grants or refreshes a lease in one transaction.
+    ///
+    /// A new lease's fencing token is the larger of the stored counter + 1 and the wall clock in
+    /// microseconds since 1970 (+ 1). Tokens strictly rise while the counter is stored, and a
+    /// lock whose counter was lost (a new lock, a deleted row, a deleted, re-created or older
+    /// restored file) restarts above every token issued before, unless the wall clock was
+    /// stepped back by more than the time since the lock's last grant.
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
         try await update(request.name) { state, now throws(LockheedError) in
             var current = state ?? LockState(name: request.name)
+            let stored = current.fencingCounter
+            let floor = max(stored, SQLiteLockStore.fencingFloor(at: now))
+            current.fencingCounter = floor
             let lease = try current.acquire(request, now: now)
+            // A refresh of the holder's own lease is not a grant: its counter stays as stored.
+            if lease.fencingToken != floor &+ 1 { current.fencingCounter = stored }
             state = current
             return StoredTime.roundTripped(lease)
         }
@@ -154,6 +165,23 @@ public final class SQLiteLocker: Locker {
         return result
     }
 
+    /// Opens `path` again after the file this locker had open was deleted, renamed or replaced,
+    /// so no operation continues on an unlinked file. Leases granted in the old file are not in
+    /// the new one: their renewals throw ``LockheedCore/LockheedError/lost(_:holder:)``.
+    private static func reopen(_ path: String, _ configuration: SQLiteConfiguration, logger: Logger)
+        throws(LockheedError) -> SQLiteLockStore
+    {
+        logger.warning(
+            "the database file was removed or replaced while open; opening the file now at its path",
+            metadata: ["path": "\(path)"])
+        do {
+            return try SQLiteLockStore(path: path, configuration: configuration, logger: logger)
+        } catch {
+            throw .unavailable(
+                "database \(path) was removed or replaced while open, and opening it again failed: \(error)")
+        }
+    }
+
     private func onWorker<T: Sendable>(
         _ work: @escaping @Sendable (SQLiteLockStore) throws(LockheedError) -> T
     ) async throws(LockheedError) -> T {
@@ -161,12 +189,23 @@ public final class SQLiteLocker: Locker {
         guard !isShutDown.load(ordering: .relaxed) else {
             throw .unavailable("SQLite locker on \(path) was shut down")
         }
+        let (configuration, logger) = (self.configuration, self.logger)
         let result: Result<T, LockheedError>
         do {
             result = try await worker.runIfActive {
                 self.store.withLock { store -> Result<T, LockheedError> in
-                    guard let store else { return .failure(.unavailable("SQLite locker on \(path) was shut down")) }
-                    do throws(LockheedError) { return .success(try work(store)) } catch { return .failure(error) }
+                    guard var current = store else {
+                        return .failure(.unavailable("SQLite locker on \(path) was shut down"))
+                    }
+                    do throws(LockheedError) {
+                        if current.connection.hasMoved {
+                            current = try Self.reopen(path, configuration, logger: logger)
+                            store = current
+                        }
+                        return .success(try work(current))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
             }
         } catch is CancellationError where Task.isCancelled {

@@ -1,3 +1,4 @@
+import Foundation
 import LockheedCore
 
 /// The database layout, its version (`PRAGMA user_version`) and the migrations between versions.
@@ -42,26 +43,58 @@ enum SQLiteSchema {
     /// Checks the file and brings it to ``currentVersion``.
     ///
     /// A file of another application, or of a newer schema version, is refused with
-    /// ``LockheedError/incompatibleStorage(_:)`` before anything is written to it.
+    /// ``LockheedError/incompatibleStorage(_:)`` before anything is written to it. Safe when any
+    /// number of processes open a new file at once: the checks read one snapshot (a `BEGIN`
+    /// transaction), and creating the schema re-checks and writes in one `BEGIN IMMEDIATE`
+    /// transaction, so no process sees a half-made schema. A `SQLITE_BUSY` that SQLite returns
+    /// without waiting (it does so to avoid deadlocks, and when changing the journal mode) is
+    /// retried until the busy timeout.
     static func prepare(_ connection: SQLiteConnection, synchronous: SQLiteConfiguration.Synchronous)
         throws(LockheedError)
     {
-        // Reading the header first: a file that is not a database fails here, unaltered.
-        var version = try check(connection)
-        if version == 0 { try refuseForeignTables(connection) }
+        try retryingBusy(connection) { () throws(LockheedError) in
+            // Reading the header first: a file that is not a database fails here, unaltered.
+            let version = try connection.transaction("BEGIN") { () throws(LockheedError) in try check(connection) }
+            if version < currentVersion {
+                guard !connection.isReadOnly else {
+                    let reason = SQLiteFileAccess.unwritableReason(of: connection.path) ?? "it was opened read-only"
+                    throw .forbidden("cannot create the Lockheed schema in \(connection.path): \(reason)")
+                }
+                try migrate(connection)
+            }
+            // Outside any transaction (SQLite refuses to change the journal mode inside one).
+            if !connection.isReadOnly { try enableWAL(connection) }
+        }
         try connection.execute("PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
-        if version == currentVersion { return try enableWAL(connection) }
-        try enableWAL(connection)
+    }
+
+    private static func migrate(_ connection: SQLiteConnection) throws(LockheedError) {
         try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
             // Another process may have migrated while this one waited for the write lock.
-            version = try check(connection)
-            if version == 0 { try refuseForeignTables(connection) }
+            var version = try check(connection)
+            guard version < currentVersion else { return }
             while version < currentVersion {
                 for statement in migrations[Int(version)] { try connection.execute(statement) }
                 version += 1
             }
             try connection.execute("PRAGMA application_id = \(applicationID)")
             try connection.execute("PRAGMA user_version = \(currentVersion)")
+        }
+    }
+
+    /// Runs `body` again while it throws ``LockheedError/timedOut(_:)`` before the busy timeout
+    /// has passed since the first attempt.
+    private static func retryingBusy(_ connection: SQLiteConnection, _ body: () throws(LockheedError) -> Void)
+        throws(LockheedError)
+    {
+        let deadline = ContinuousClock.now + connection.busyTimeout
+        while true {
+            do {
+                return try body()
+            } catch {
+                guard case .timedOut = error, ContinuousClock.now < deadline else { throw error }
+                usleep(UInt32.random(in: 2_000...10_000))
+            }
         }
     }
 
@@ -76,7 +109,8 @@ enum SQLiteSchema {
         }
     }
 
-    /// Returns the stored schema version after refusing files this build must not touch.
+    /// Returns the stored schema version after refusing files this build must not touch. Call it
+    /// inside a transaction, so its reads see one snapshot.
     private static func check(_ connection: SQLiteConnection) throws(LockheedError) -> Int64 {
         let application = try connection.integer("PRAGMA application_id")
         let version = try connection.integer("PRAGMA user_version")
@@ -94,6 +128,7 @@ enum SQLiteSchema {
             throw .incompatibleStorage(
                 "\(connection.path) has user_version \(version) but no Lockheed application_id; it was left unchanged")
         }
+        if version == 0 { try refuseForeignTables(connection) }
         return version
     }
 

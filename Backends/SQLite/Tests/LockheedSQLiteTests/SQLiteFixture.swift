@@ -43,6 +43,12 @@ final class SQLiteFixture: ConformanceFixture {
             """)
     }
 
+    /// Deletes the database file with its `-wal` and `-shm`, as `rm locks.db*` would: every
+    /// locker must notice, and the re-created file must issue tokens above the lost ones.
+    func loseFencingCounter(of name: LockName) async throws {
+        for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+    }
+
     func tearDown() async {
         for locker in opened.withLock({ $0 }) { await locker.shutdown() }
         try? FileManager.default.removeItem(atPath: directory)

@@ -46,18 +46,30 @@ extension SQLiteBackendTests {
 
         @Test func fencingCounterSurvivesReleaseExpiryAndReopening() async throws {
             let first = try await fixture.makeLocker()
-            #expect(try await first.acquire(request("a")).fencingToken == 1)
+            var tokens: [UInt64] = []
+            tokens.append(try await first.acquire(request("a")).fencingToken)
             #expect(try await first.release(job, holder: "a"))
-            #expect(try await first.acquire(request("b")).fencingToken == 2)
+            tokens.append(try await first.acquire(request("b")).fencingToken)
             try await fixture.expireLeases(of: job)
-            #expect(try await first.acquire(request("c")).fencingToken == 3)
+            tokens.append(try await first.acquire(request("c")).fencingToken)
             #expect(try await first.release(job, holder: "c"))
             await first.shutdown()
 
             let reopened = try SQLiteLocker(path: fixture.path)
-            #expect(try await reopened.state(of: job)?.fencingCounter == 3)
-            #expect(try await reopened.acquire(request("d")).fencingToken == 4)
+            #expect(try await reopened.state(of: job)?.fencingCounter == tokens.last)
+            tokens.append(try await reopened.acquire(request("d")).fencingToken)
+            #expect(zip(tokens, tokens.dropFirst()).allSatisfy { $0 < $1 }, "tokens \(tokens) must strictly rise")
             await reopened.shutdown()
+            await fixture.tearDown()
+        }
+
+        /// Tokens start from the wall clock in microseconds, so a lost counter restarts above them.
+        @Test func tokensAreAtLeastTheClockInMicroseconds() async throws {
+            let locker = try await fixture.makeLocker()
+            let before = UInt64(nowMicros())
+            let token = try await locker.acquire(request("a")).fencingToken
+            #expect(token > before)
+            #expect(token <= UInt64(nowMicros()) + 1)
             await fixture.tearDown()
         }
 
@@ -101,7 +113,8 @@ extension SQLiteBackendTests {
             var configuration = SQLiteConfiguration()
             configuration.synchronous = .full
             let locker = try SQLiteLocker(path: fixture.path, configuration: configuration)
-            #expect(try await locker.acquire(request("a")).fencingToken == 1)
+            _ = try await locker.acquire(request("a"))
+            #expect(try await locker.state(of: job)?.leases.map(\.holder) == ["a"])
             #expect(try await locker.release(job, holder: "a"))
             await locker.shutdown()
             await fixture.tearDown()

@@ -7,6 +7,9 @@
 //       keep renewing until killed.
 //   SQLiteContender acquire DB LOCK WAIT_SECONDS RESULT
 //       wait up to WAIT_SECONDS for LOCK, write "TOKEN ACQUIRED_AT_MICROS" to RESULT, release.
+//   SQLiteContender readonly DB LOCK 0 RESULT
+//       write the listed lock names (line 1) and the outcome of acquiring LOCK (line 2) to RESULT;
+//       for a process that cannot write the database (run as another user).
 
 import Foundation
 import LockheedConformance
@@ -24,7 +27,32 @@ guard arguments.count == 5, let number = Int(arguments[3]) else {
 }
 let (mode, path, output) = (arguments[0], arguments[1], arguments[4])
 
+/// Lists, then tries a write, reporting both (or the failure to open) in `output`.
+func readOnlyCheck(path: String, name: String, output: String) async throws {
+    let locker: SQLiteLocker
+    do {
+        locker = try SQLiteLocker(path: path)
+    } catch {
+        try "open failed\n\(error)\n".write(toFile: output, atomically: true, encoding: .utf8)
+        return
+    }
+    let names = try await locker.list().map(\.name.rawValue).joined(separator: ",")
+    let outcome: String
+    do {
+        let request = try AcquireRequest(name: try LockName(name), holder: "reader", duration: .seconds(5))
+        outcome = "acquired \(try await locker.acquire(request))"
+    } catch {
+        outcome = "\(error)"
+    }
+    try "\(names)\n\(outcome)\n".write(toFile: output, atomically: true, encoding: .utf8)
+    await locker.shutdown()
+}
+
 do {
+    if mode == "readonly" {
+        try await readOnlyCheck(path: path, name: arguments[2], output: output)
+        exit(0)
+    }
     let locker = try SQLiteLocker(path: path)
     let name = try LockName(arguments[2])
     switch mode {
