@@ -39,9 +39,11 @@ let fencingCases: [ConformanceCase] = [
             _ = try await locker.release(lock, holder: holder)
         }
         try await fixture.loseFencingCounter(of: lock)
-        let after = try await b.acquire(request(lock, "holder-b")).fencingToken
+        // A client that starts after the loss knows nothing of earlier tokens.
+        let fresh = try await fixture.makeLocker()
+        let after = try await fresh.acquire(request(lock, "holder-b")).fencingToken
         #expect(tokens.allSatisfy { $0 < after }, "token \(after) after the loss must exceed \(tokens)")
-        _ = try await b.release(lock, holder: "holder-b")
+        _ = try await fresh.release(lock, holder: "holder-b")
         try await fixture.loseFencingCounter(of: lock)
         let again = try await a.acquire(request(lock, "holder-a")).fencingToken
         #expect(after < again, "a second loss must not repeat \(after)")
