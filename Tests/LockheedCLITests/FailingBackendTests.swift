@@ -1,0 +1,62 @@
+import Foundation
+import KubernetesAPIDouble
+import Lockheed
+import LockheedTestSupport
+import Testing
+
+/// An unreachable or failing backend is not a held lock: acquiring retries it for
+/// `backendTimeout`, then throws `.unavailable`, even when waiting for a held lock is unlimited.
+@Suite("Failing backends are retried for a bounded time")
+struct FailingBackendTests {
+    @Test("Redis on a closed port")
+    func redisClosedPort() async throws {
+        let port = freeLoopbackPort()
+        let locker = try BackendConfiguration(url: "redis://127.0.0.1:\(port)/0?timeout=500ms").makeLocker()
+        try await expectBounded(locker)
+        await locker.shutdown()
+    }
+
+    @Test("Kubernetes API server answering 503")
+    func kubernetes503() async throws {
+        let double = try await KubernetesAPIServerDouble.start()
+        double.createNamespace("failing")
+        double.inject(.status(503, retryAfterSeconds: nil), on: .any, times: 100_000)
+        let directory = try TemporaryDirectory()
+        let kubeconfig = directory.path("kubeconfig")
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: double
+          cluster: {server: "\(double.baseURL)"}
+        contexts:
+        - name: double
+          context: {cluster: double, user: tester, namespace: failing}
+        current-context: double
+        users:
+        - name: tester
+          user: {token: test-token}
+        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        let locker = try BackendConfiguration(url: "kubernetes://failing?kubeconfig=\(kubeconfig)").makeLocker()
+        try await expectBounded(locker)
+        await locker.shutdown()
+        try await double.shutdown()
+    }
+
+    private func expectBounded(_ locker: any Locker, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for policy in [RetryPolicy.none, .wait(upTo: nil)] {
+            let lock = try Lock("down", locker: locker).retry(policy).configure { $0.backendTimeout = .seconds(2) }
+            let start = ContinuousClock.now
+            let error = await #expect(throws: LockheedError.self, sourceLocation: sourceLocation) {
+                try await lock.acquire()
+            }
+            let elapsed = ContinuousClock.now - start
+            guard case .unavailable = error else {
+                Issue.record("expected .unavailable, got \(String(describing: error))", sourceLocation: sourceLocation)
+                continue
+            }
+            #expect(elapsed >= .milliseconds(1500), "gave up after \(elapsed)", sourceLocation: sourceLocation)
+            #expect(elapsed < .seconds(30), "gave up after \(elapsed)", sourceLocation: sourceLocation)
+        }
+    }
+}
