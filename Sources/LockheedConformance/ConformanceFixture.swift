@@ -27,8 +27,33 @@ public protocol ConformanceFixture: Sendable {
     /// Held leases may be lost with it.
     func loseFencingCounter(of name: LockName) async throws
 
+    /// A new client of the store whose connection can be frozen: bytes stop flowing both ways
+    /// and nothing is closed, as on a network path that drops every packet (or, for a local
+    /// store, another process holding it exclusively), so calls already made hang uncancellably.
+    func makeFreezableClient() async throws -> FreezableClient
+
     /// Releases whatever the fixture started (servers, files, namespaces).
     func tearDown() async
+}
+
+/// A client from ``ConformanceFixture/makeFreezableClient()`` and the switch of its connection.
+public struct FreezableClient: Sendable {
+    /// The client.
+    public let locker: any Locker
+    /// Stops all traffic of `locker`'s connections.
+    public let freeze: @Sendable () async throws -> Void
+    /// Lets traffic flow again.
+    public let thaw: @Sendable () async throws -> Void
+
+    /// Wraps a client and its switch.
+    public init(
+        locker: any Locker, freeze: @escaping @Sendable () async throws -> Void,
+        thaw: @escaping @Sendable () async throws -> Void
+    ) {
+        self.locker = locker
+        self.freeze = freeze
+        self.thaw = thaw
+    }
 }
 
 extension ConformanceFixture {
@@ -41,6 +66,10 @@ extension ConformanceFixture {
     /// Unsupported unless the fixture says otherwise.
     public func loseFencingCounter(of name: LockName) async throws {
         throw ConformanceUnsupported.hook("loseFencingCounter")
+    }
+    /// Unsupported unless the fixture says otherwise.
+    public func makeFreezableClient() async throws -> FreezableClient {
+        throw ConformanceUnsupported.hook("makeFreezableClient")
     }
     /// Nothing to release by default.
     public func tearDown() async {}
@@ -72,12 +101,15 @@ public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
     public static let shortLeases = ConformanceCapabilities(rawValue: 1 << 4)
     /// ``ConformanceFixture/loseFencingCounter(of:)`` works.
     public static let loseCounterHook = ConformanceCapabilities(rawValue: 1 << 5)
+    /// ``ConformanceFixture/makeFreezableClient()`` works.
+    public static let freezeHook = ConformanceCapabilities(rawValue: 1 << 6)
 
     /// The names of the capabilities in this set, for messages.
     public var names: [String] {
         let named: [(ConformanceCapabilities, String)] = [
             (.sharedLocks, "sharedLocks"), (.expireHook, "expireHook"), (.deleteHook, "deleteHook"),
             (.corruptHook, "corruptHook"), (.shortLeases, "shortLeases"), (.loseCounterHook, "loseCounterHook"),
+            (.freezeHook, "freezeHook"),
         ]
         return named.filter { contains($0.0) }.map(\.1)
     }
@@ -85,5 +117,6 @@ public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
     /// Everything.
     public static let all: ConformanceCapabilities = [
         .sharedLocks, .expireHook, .deleteHook, .corruptHook, .shortLeases, .loseCounterHook,
+        .freezeHook,
     ]
 }

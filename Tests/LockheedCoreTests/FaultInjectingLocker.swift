@@ -17,6 +17,8 @@ final class FaultInjectingLocker: Locker {
         var acquireReplyLost: LockheedError?
         /// Every acquire fails with this error before reaching the store.
         var acquireFails: LockheedError?
+        /// Every renewal fails with this error before reaching the store.
+        var renewFails: LockheedError?
     }
 
     let inner: MemoryLocker
@@ -43,7 +45,9 @@ final class FaultInjectingLocker: Locker {
 
     func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
         renewals.add(1, ordering: .relaxed)
-        if let hang = faults.withLock({ $0.renewHang }) { await Self.block(for: hang) }
+        let faults = self.faults.withLock { $0 }
+        if let error = faults.renewFails { throw error }
+        if let hang = faults.renewHang { await Self.block(for: hang) }
         return try await inner.renew(name, holder: holder, duration: duration)
     }
 

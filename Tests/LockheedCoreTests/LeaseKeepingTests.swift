@@ -4,36 +4,11 @@ import LockheedMemory
 import Synchronization
 import Testing
 
-/// A locker whose renewals can be made to fail as an unreachable server would, around a real
-/// in-memory store: the only way to test the keeper's "renewals keep failing" path.
-final class UnreachableRenewals: Locker {
-    let inner: MemoryLocker
-    let failing = Mutex(false)
-    init(_ inner: MemoryLocker) { self.inner = inner }
-    var backendName: String { "flaky" }
-    var capabilities: LockerCapabilities { inner.capabilities }
-    func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease { try await inner.acquire(request) }
-    func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
-        if failing.withLock({ $0 }) { throw .unavailable("injected: server unreachable") }
-        return try await inner.renew(name, holder: holder, duration: duration)
-    }
-    func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
-        try await inner.release(name, holder: holder)
-    }
-    func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {
-        try await inner.breakLock(name, if: condition)
-    }
-    func state(of name: LockName) async throws(LockheedError) -> LockState? { try await inner.state(of: name) }
-    func list(matching condition: Condition?) async throws(LockheedError) -> [LockState] {
-        try await inner.list(matching: condition)
-    }
-}
-
 @Suite("Lease keeping")
 struct LeaseKeepingTests {
     @Test("when renewals keep failing, the body is cancelled before the lease can expire")
     func bodyCancelledBeforeExpiry() async throws {
-        let locker = UnreachableRenewals(MemoryLocker())
+        let locker = FaultInjectingLocker()
         let duration = Duration.milliseconds(1200)
         let lock = try Lock("flaky", locker: locker).duration(duration).renewInterval(.milliseconds(200))
         let acquiredAt = Mutex<ContinuousClock.Instant?>(nil)
@@ -41,7 +16,7 @@ struct LeaseKeepingTests {
         let task = Task {
             try await lock.withLock { _ in
                 acquiredAt.withLock { $0 = .now }
-                locker.failing.withLock { $0 = true }
+                locker.faults.withLock { $0.renewFails = .unavailable("injected: server unreachable") }
                 do { try await Task.sleep(for: .seconds(30)) } catch { cancelledAt.withLock { $0 = .now } }
             }
         }
@@ -58,12 +33,12 @@ struct LeaseKeepingTests {
 
     @Test("a lease that survives transient failures keeps the body running")
     func transientFailuresAreTolerated() async throws {
-        let locker = UnreachableRenewals(MemoryLocker())
+        let locker = FaultInjectingLocker()
         let lock = try Lock("blip", locker: locker).duration(.seconds(2)).renewInterval(.milliseconds(200))
         let value = try await lock.withLock { held in
-            locker.failing.withLock { $0 = true }
+            locker.faults.withLock { $0.renewFails = .unavailable("injected: server unreachable") }
             try await Task.sleep(for: .milliseconds(450))
-            locker.failing.withLock { $0 = false }
+            locker.faults.withLock { $0.renewFails = nil }
             try await Task.sleep(for: .milliseconds(2500))
             return held.fencingToken
         }

@@ -1,7 +1,55 @@
 import LockheedCore
+import Synchronization
 import Testing
 
 let faultCases: [ConformanceCase] = [
+    ConformanceCase(
+        "a frozen connection stops the holder's work before its lease can expire, and before anyone else holds it",
+        requires: .freezeHook
+    ) { fixture in
+        let frozen = try await fixture.makeFreezableClient()
+        let other = try await fixture.makeLocker()
+        let lock = try name("frozen")
+        let duration = Duration.seconds(3)
+        let holder = try Lock(lock, locker: frozen.locker).duration(duration).renewInterval(.seconds(1))
+        let lastGrant = Mutex<ContinuousClock.Instant>(.now)
+        let events = holder.events()
+        let watcher = Task {
+            for await event in events {
+                if case .renewed = event { lastGrant.withLock { $0 = .now } }
+            }
+        }
+        let frozeAt = Mutex<ContinuousClock.Instant?>(nil)
+        let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let holding = Task {
+            try await holder.withLock { _ in
+                try await Task.sleep(for: .milliseconds(1500))
+                try await frozen.freeze()
+                frozeAt.withLock { $0 = .now }
+                do { try await Task.sleep(for: .seconds(30)) } catch { cancelledAt.withLock { $0 = .now } }
+            }
+        }
+        while frozeAt.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        let contending = Task {
+            let contender = try Lock(lock, locker: other).retry(.wait(upTo: .seconds(60))).keepAlive(false)
+            try await contender.acquire()
+            let granted = ContinuousClock.now
+            try await contender.release()
+            return granted
+        }
+        let result = await holding.result
+        try await frozen.thaw()
+        let granted = try await contending.value
+        watcher.cancel()
+        guard case .failure(let error as LockheedError) = result, error.isLost else {
+            Issue.record("expected .lost from withLock, got \(result)")
+            return
+        }
+        let cancelled = try #require(cancelledAt.withLock { $0 })
+        let renewed = lastGrant.withLock { $0 }
+        #expect(cancelled - renewed < duration, "body cancelled \(cancelled - renewed) after the last renewal")
+        #expect(cancelled < granted, "another holder was granted the lock before the body stopped")
+    },
     ConformanceCase("deleting a held lock out of band makes the holder's renew lost", requires: .deleteHook) {
         fixture in
         let a = try await fixture.makeLocker()

@@ -2,6 +2,7 @@ import Foundation
 import KubernetesAPIDouble
 import LockheedConformance
 import LockheedCore
+import LockheedTestSupport
 import Synchronization
 import Testing
 
@@ -36,9 +37,14 @@ final class KubernetesFixture: ConformanceFixture {
     let target: Target
     let configuration: KubernetesConfiguration
     private let lockers = Mutex<[KubernetesLocker]>([])
+    private let proxies = Mutex<[FaultProxy]>([])
     private let losses = Mutex<Int>(0)
 
-    var capabilities: ConformanceCapabilities { .all }
+    /// Everything; the freeze hook only on the double (a real cluster is not behind our proxy).
+    var capabilities: ConformanceCapabilities {
+        if case .cluster = target { return ConformanceCapabilities.all.subtracting(.freezeHook) }
+        return .all
+    }
 
     /// A fixture on the shared double, in a new namespace.
     init() async throws {
@@ -57,6 +63,21 @@ final class KubernetesFixture: ConformanceFixture {
     }
 
     func makeLocker() async throws -> any Locker { try makeKubernetesLocker() }
+
+    /// A client on the double behind a ``FaultProxy`` (on a real cluster: unsupported).
+    func makeFreezableClient() async throws -> FreezableClient {
+        guard case .double(let server) = target, let port = URLComponents(string: server.baseURL)?.port else {
+            throw ConformanceUnsupported.hook("makeFreezableClient")
+        }
+        let proxy = try FaultProxy(forwardingTo: port)
+        var viaProxy = configuration
+        viaProxy.server = "http://127.0.0.1:\(proxy.port)"
+        viaProxy.requestTimeout = .seconds(15)
+        let locker = try KubernetesLocker(configuration: viaProxy)
+        lockers.withLock { $0.append(locker) }
+        proxies.withLock { $0.append(proxy) }
+        return FreezableClient(locker: locker, freeze: { proxy.freeze() }, thaw: { proxy.resume() })
+    }
 
     func makeKubernetesLocker() throws -> KubernetesLocker {
         let locker = try KubernetesLocker(configuration: configuration)
@@ -121,6 +142,7 @@ final class KubernetesFixture: ConformanceFixture {
             }
         }
         for locker in all { await locker.shutdown() }
+        for proxy in proxies.withLock({ $0 }) { proxy.stop() }
     }
 
     /// Edits the `leases` of the stored lock record out of band.

@@ -2,8 +2,9 @@ import CSQLite
 import Foundation
 
 /// A bare libsqlite3 connection for tests: out-of-band edits and checks, independent of the
-/// backend's own wrapper.
-final class RawDatabase {
+/// backend's own wrapper. Sendable because Debian's libsqlite3 is built serialized
+/// (`SQLITE_THREADSAFE=1`): one handle may be used from several threads.
+final class RawDatabase: @unchecked Sendable {
     private let handle: OpaquePointer
 
     struct Failure: Error, CustomStringConvertible {

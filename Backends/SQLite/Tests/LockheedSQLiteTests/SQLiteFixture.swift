@@ -24,6 +24,19 @@ final class SQLiteFixture: ConformanceFixture {
         return locker
     }
 
+    /// A client, and another connection that freezes it by holding the database in an
+    /// exclusive transaction: the client's next write waits in SQLite's busy handler, which no
+    /// cancellation reaches, as another process holding the file would make it.
+    func makeFreezableClient() async throws -> FreezableClient {
+        let locker = try await makeLocker()
+        let blocker = try RawDatabase(path: path)
+        return FreezableClient(
+            locker: locker,
+            freeze: { try blocker.execute("BEGIN EXCLUSIVE") },
+            // Thawing twice finds no transaction to commit: nothing to do.
+            thaw: { try? blocker.execute("COMMIT") })
+    }
+
     func expireLeases(of name: LockName) async throws {
         try RawDatabase(path: path).execute(
             "UPDATE leases SET expires_at = \(nowMicros() - 1000) WHERE lock = '\(name)'")
