@@ -14,10 +14,26 @@ struct Exec: AsyncParsableCommand {
             Acquires NAME (waiting for it unless --no-wait), runs COMMAND,
             renews the lease while it runs, releases it when COMMAND exits,
             and exits with COMMAND's status. While waiting, stderr says who
-            holds the lock and until when. SIGINT, SIGTERM, SIGHUP and SIGQUIT
-            are forwarded to COMMAND. If the lease is lost (broken by an
-            administrator, or not renewable before it expired), COMMAND gets
-            SIGTERM, then SIGKILL after --kill-grace, and lockheed exits 76.
+            holds the lock and until when.
+
+            COMMAND runs in a process group of its own, with only
+            descriptors 0-2 open, and these variables in its environment:
+              LOCKHEED_FENCING_TOKEN  this grant's fencing token: pass it to
+                                      the resource you write, which refuses
+                                      tokens lower than one it has seen
+              LOCKHEED_LOCK           the lock's name
+              LOCKHEED_HOLDER         this holder's id
+            SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to lockheed go to the
+            whole group; on a terminal the group is in the foreground, so
+            Ctrl-C reaches COMMAND directly, once. If the lease is lost
+            (broken by an administrator, or not renewable before it
+            expired), the group gets SIGTERM, then SIGKILL after
+            --kill-grace (at most what remains of the lease's validity), and
+            lockheed exits 76; a COMMAND that had already exited keeps its
+            status (with a warning). Processes COMMAND leaves running in its
+            group when it exits are stopped the same way before the lock is
+            released. If lockheed itself dies (even of SIGKILL), the group
+            is killed.
 
             EXAMPLES
               lockheed exec nightly-report -- ./report.sh
@@ -26,6 +42,8 @@ struct Exec: AsyncParsableCommand {
               lockheed exec --shared 3 gpu -- ./train.sh       # 3 at once
               lockheed exec --force-if 'holder contains "ci-"' deploy -- make
               lockheed exec --backend redis://locks:6379/0 job -- ./job.sh
+              lockheed exec db-migrate -- sh -c \\
+                './migrate --fencing-token "$LOCKHEED_FENCING_TOKEN"'
 
             \(ExitStatus.helpText)
             """)
@@ -119,7 +137,7 @@ struct Exec: AsyncParsableCommand {
 
     private enum Outcome: Sendable {
         case exited(Int32)
-        case spawnFailed(SpawnedChild.SpawnError)
+        case spawnFailed(SpawnError)
     }
 
     /// Waits for the lock, runs the command under it, and returns lockheed's exit status.
@@ -131,13 +149,17 @@ struct Exec: AsyncParsableCommand {
         let reporting = Task { await reporter.run(events) }
         defer { reporting.cancel() }
         let command = self.command
+        let quiet = self.quiet
         let forwarder = SignalForwarder()
+        let record = CommandRecord()
         let work = Task<Result<Outcome, any Error>, Never> {
             do {
                 return .success(
                     try await lock.withLock { held in
                         reporter.acquired(held.lease)
-                        return await Self.runCommand(command, grace: grace, forwarder: forwarder)
+                        let run = CommandRun(
+                            command: command, held: held, grace: grace, quiet: quiet, record: record)
+                        return await Self.runCommand(run, forwarder: forwarder)
                     })
             } catch {
                 return .failure(error)
@@ -158,6 +180,12 @@ struct Exec: AsyncParsableCommand {
             Terminal.error(error.message)
             return error.exitStatus
         case .failure(LockheedError.lost):
+            if let status = record.statusUnlessStopped {
+                Terminal.note(
+                    "warning: the command had exited with status \(status) before the loss of the lease on "
+                        + "\"\(name)\" was noticed, but its end was observed after the lease's validity")
+                return status
+            }
             Terminal.error("the lease on \"\(name)\" was lost while the command ran; it was stopped")
             return ExitStatus.lost
         case .failure(LockheedError.held(_, let holders)):
@@ -173,21 +201,55 @@ struct Exec: AsyncParsableCommand {
         }
     }
 
-    /// Spawns `command`, forwards signals to it, and waits for it; on cancellation (lease lost)
-    /// sends SIGTERM, then SIGKILL after `grace`.
-    private static func runCommand(_ command: [String], grace: Duration, forwarder: SignalForwarder?) async -> Outcome {
-        let child: SpawnedChild
-        do { child = try SpawnedChild.spawn(command) } catch { return .spawnFailed(error) }
-        forwarder?.attach(child)
-        defer { forwarder?.detach() }
-        return await withTaskCancellationHandler {
-            .exited(await child.exitStatus())
+    /// What one run of the command needs.
+    private struct CommandRun: Sendable {
+        let command: [String]
+        let held: HeldLock
+        let grace: Duration
+        let quiet: Bool
+        let record: CommandRecord
+
+        /// The variables added to the command's environment.
+        var environment: [String: String] {
+            [
+                "LOCKHEED_FENCING_TOKEN": String(held.fencingToken), "LOCKHEED_LOCK": held.name.rawValue,
+                "LOCKHEED_HOLDER": held.holder,
+            ]
+        }
+    }
+
+    /// Spawns the command in its own group, forwards signals to the group, and waits for it.
+    /// On cancellation (the lease was lost) the group gets SIGTERM, then SIGKILL after the
+    /// grace, unless the command had already exited. What the command leaves running in its
+    /// group is stopped before this returns (and the lock is released).
+    private static func runCommand(_ run: CommandRun, forwarder: SignalForwarder) async -> Outcome {
+        let group: CommandProcessGroup
+        do {
+            group = try CommandProcessGroup.spawn(
+                run.command, environment: run.environment, foreground: CommandProcessGroup.shouldTakeTerminal)
+        } catch { return .spawnFailed(error) }
+        forwarder.attach(group)
+        defer { forwarder.detach() }
+        let status = await withTaskCancellationHandler {
+            await group.exitStatus()
         } onCancel: {
-            child.signal(SIGTERM)
+            if group.hasExited { return }  // it ended on its own: its status stands
+            let deadline = ContinuousClock.now + run.grace
+            run.record.stopping(killAt: deadline)
+            group.signal(SIGTERM)
+            group.signal(SIGCONT)
             Task {
-                try? await Task.sleep(for: grace)
-                child.signal(SIGKILL)
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                group.signal(SIGKILL)
             }
         }
+        run.record.exited(status)
+        group.takeTerminalBack()
+        let left = await group.stopRemainingMembers(until: run.record.killDeadline ?? .now + run.grace)
+        group.reap()
+        if left > 0 && !run.quiet {
+            Terminal.note("stopped \(left) process\(left == 1 ? "" : "es") the command left running in its group")
+        }
+        return .exited(status)
     }
 }
