@@ -16,8 +16,8 @@ public final class ChangeNotifier: Sendable {
         var lastChangeOfAll: ContinuousClock.Instant?
 
         func changed(_ name: LockName, after instant: ContinuousClock.Instant) -> Bool {
-            if let last = lastChange[name], last > instant { return true }
-            if let last = lastChangeOfAll, last > instant { return true }
+            if let last = lastChange[name], last >= instant { return true }
+            if let last = lastChangeOfAll, last >= instant { return true }
             return false
         }
     }
@@ -46,10 +46,13 @@ public final class ChangeNotifier: Sendable {
         for case .waiting(let continuation) in woken { continuation.resume() }
     }
 
-    /// Returns on ``notify(_:)`` for `name` or after `timeout`; throws
-    /// ``LockheedError/cancelled`` when the task is cancelled.
+    /// Returns on ``notify(_:)`` for `name` from the moment of this call on, or after
+    /// `timeout`; throws ``LockheedError/cancelled`` when the task is cancelled.
+    ///
+    /// A notification that lands after the call but before the waiter is registered still
+    /// wakes it. To include changes from an earlier instant, use ``wait(for:since:timeout:)``.
     public func wait(for name: LockName, timeout: Duration) async throws(LockheedError) {
-        try await wait(for: name, since: nil, timeout: timeout)
+        try await wait(for: name, since: .now, timeout: timeout)
     }
 
     /// Like ``wait(for:timeout:)``, but returns at once when `name` was notified after `since`:

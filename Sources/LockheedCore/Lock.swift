@@ -28,18 +28,30 @@ public final class Lock: Sendable {
     /// Where events are logged.
     public let logger: Logger
 
-    private struct State {
+    struct State {
         var options: LockOptions
         var lease: Lease?
         var keeper: Task<Void, Never>?
         var subscribers: [UInt64: AsyncStream<LockEvent>.Continuation] = [:]
         var nextSubscriber: UInt64 = 0
-        /// Until when, on this machine's monotonic clock, the lease is certainly still valid.
+        /// Until when, on this machine's monotonic clock, the lease is certainly still valid:
+        /// the send time of the last successful request plus the duration it asked for.
         var validUntil: ContinuousClock.Instant?
+        /// When the keeper should next renew.
+        var nextRenewal: ContinuousClock.Instant?
+        /// A release of a grant this handle may have received without learning of it.
+        var cleanup: Task<Void, Never>?
+
+        /// The lease, unless it is gone or its certain validity has passed at `now`.
+        func heldLease(at now: ContinuousClock.Instant) -> Lease? {
+            guard let lease else { return nil }
+            if let validUntil, now >= validUntil { return nil }
+            return lease
+        }
     }
 
-    private let state: Mutex<State>
-    private let metrics: LockMetrics
+    let state: Mutex<State>
+    let metrics: LockMetrics
 
     /// Creates an inactive lock handle; nothing is sent to the backend until ``acquire()``.
     ///
@@ -80,10 +92,16 @@ public final class Lock: Sendable {
             metricsFactory: metricsFactory)
     }
 
+    /// A handle dropped while it renews a lease stops renewing and releases the lease in the
+    /// background; one acquired with `keepAlive(false)` is left to expire.
     deinit {
-        state.withLock { state in
+        let renewing = state.withLock { state in
             state.keeper?.cancel()
             for continuation in state.subscribers.values { continuation.finish() }
+            return state.keeper != nil && state.lease != nil
+        }
+        if renewing {
+            Task { [locker, name, holder] in _ = try? await locker.release(name, holder: holder) }
         }
     }
 
@@ -136,17 +154,30 @@ public final class Lock: Sendable {
 
     // MARK: State
 
-    /// The current lease, or `nil` when not held (never acquired, released, or lost).
-    public var lease: Lease? { state.withLock { $0.lease } }
-    /// Whether this handle holds a lease it has not lost.
+    /// The current lease, or `nil` when not held: never acquired, released, lost, or past its
+    /// certain validity (``validUntil``) without a successful renewal.
+    public var lease: Lease? { state.withLock { $0.heldLease(at: .now) } }
+    /// Whether this handle holds a lease that is certainly still valid.
     public var isHeld: Bool { lease != nil }
-    /// The current lease's fencing token.
+    /// The current lease's fencing token, while ``isHeld``.
     public var fencingToken: UInt64? { lease?.fencingToken }
+    /// Until when, on this machine's `ContinuousClock`, the lease is certainly valid: the send
+    /// time of the last successful acquire or renewal plus its duration. `nil` when not held or
+    /// when the lease never expires (see ``lease``).
+    public var validUntil: ContinuousClock.Instant? {
+        state.withLock { $0.heldLease(at: .now) == nil ? nil : $0.validUntil }
+    }
 
     // MARK: Operations
 
     /// Acquires the lock, retrying as the options say, and (with `keepAlive`) renews it in the
-    /// background until ``release()`` or loss.
+    /// background until ``release()``, loss, or the handle is dropped.
+    ///
+    /// A grant whose reply arrives after its lease's certain validity is not trusted: it is
+    /// retried as a refresh (the same holder keeps its token) or, without retries, thrown as
+    /// ``LockheedError/timedOut(_:)``. When an attempt fails in a way that leaves unknown whether
+    /// the backend granted it (timed out, cancelled, unavailable) and acquiring gives up, the
+    /// possible grant is released in the background, holder-scoped, so no orphan lease remains.
     @discardableResult
     public func acquire() async throws(LockheedError) -> Lease {
         let lease = try await acquireWithRetry()
@@ -166,7 +197,9 @@ public final class Lock: Sendable {
         let sent = ContinuousClock.now
         do {
             let lease = try await locker.renew(name, holder: holder, duration: duration)
-            recordRenewal(lease, sent: sent, duration: duration)
+            recordGrant(lease, sent: sent, duration: duration, interval: options.effectiveRenewInterval)
+            metrics.record("renew", succeeded: true, since: sent)
+            emit(.renewed(lease))
             return lease
         } catch {
             metrics.record("renew", succeeded: false, since: sent)
@@ -176,6 +209,9 @@ public final class Lock: Sendable {
     }
 
     /// Stops background renewal and releases the lease. Idempotent.
+    ///
+    /// When the backend cannot be reached the error is thrown and the handle stops counting
+    /// the lease as held once its certain validity passes.
     public func release() async throws(LockheedError) {
         await stopBackgroundRenewal()
         let start = ContinuousClock.now
@@ -184,6 +220,7 @@ public final class Lock: Sendable {
             state.withLock {
                 $0.lease = nil
                 $0.validUntil = nil
+                $0.nextRenewal = nil
             }
             metrics.record("release", succeeded: true, since: start)
             emit(.released)
@@ -196,9 +233,11 @@ public final class Lock: Sendable {
 
     /// Acquires the lock, runs `body` while renewing in a child task, and always releases.
     ///
-    /// When the lease is lost (a renewal answers "not owner", or renewals keep failing until
-    /// the lease may have expired) `body` is cancelled before the lease can expire, and this
-    /// method throws ``LockheedError/lost(_:holder:)`` once `body` has returned.
+    /// The lease's certain validity (``validUntil`` less a safety margin of half the time
+    /// between a renewal and expiry) is a hard deadline: when a renewal answers "not owner", or
+    /// no renewal has succeeded by then (a backend call that hangs is abandoned, not awaited),
+    /// `body` is cancelled, and this method throws ``LockheedError/lost(_:holder:)`` once
+    /// `body` has returned.
     public func withLock<T: Sendable>(_ body: @Sendable (HeldLock) async throws -> T) async throws -> T {
         let lease = try await acquireWithRetry()
         let held = HeldLock(name: name, holder: holder, lease: lease)
@@ -227,7 +266,19 @@ public final class Lock: Sendable {
         } catch {
             outcome = .failure(error)
         }
-        do { try await release() } catch { logger.warning("release after withLock failed: \(error)") }
+        do {
+            if isHeld {
+                try await release()
+            } else {
+                // Lost: release what the backend may still hold, without waiting on a backend
+                // that may be the reason for the loss.
+                try await abandoning(at: .now + .seconds(2), "release after loss") { [self] () throws(LockheedError) in
+                    try await release()
+                }
+            }
+        } catch {
+            logger.warning("release after withLock failed: \(error)")
+        }
         return try outcome.get()
     }
 
@@ -253,133 +304,26 @@ public final class Lock: Sendable {
         case keeperStopped
     }
 
-    private func acquireWithRetry() async throws(LockheedError) -> Lease {
-        let options = self.options
-        try options.validate()
-        let request = try AcquireRequest(
-            name: name, holder: holder, type: options.type, duration: options.duration,
-            tags: options.tags, resetTags: options.resetTags, force: options.force)
-        let start = ContinuousClock.now
-        var attempt = 0
-        while true {
-            attempt += 1
-            if Task.isCancelled { throw .cancelled }
-            let sent = ContinuousClock.now
-            do {
-                let lease = try await locker.acquire(request)
-                state.withLock {
-                    $0.lease = lease
-                    $0.validUntil = options.duration.map { sent + $0 }
-                }
-                metrics.record("acquire", succeeded: true, since: sent)
-                emit(.acquired(lease))
-                return lease
-            } catch {
-                metrics.record("acquire", succeeded: false, since: sent)
-                emit(.acquireFailed(error))
-                guard Self.isRetryable(error) else { throw error }
-                if let maxAttempts = options.retry.maxAttempts, attempt >= maxAttempts { throw error }
-                var delay = options.retry.delay(afterAttempt: attempt)
-                if let deadline = options.retry.deadline {
-                    let remaining = start + deadline - ContinuousClock.now
-                    if remaining <= .zero { throw error }
-                    delay = min(delay, remaining)
-                }
-                try await locker.waitForChange(of: name, since: sent, timeout: delay)
-            }
-        }
-    }
-
-    private static func isRetryable(_ error: LockheedError) -> Bool {
-        switch error {
-        case .held, .typeMismatch, .unavailable, .timedOut: true
-        default: false
-        }
-    }
-
-    private func recordRenewal(_ lease: Lease, sent: ContinuousClock.Instant, duration: Duration?) {
+    /// Records a successful acquire or renewal sent at `sent`.
+    func recordGrant(_ lease: Lease, sent: ContinuousClock.Instant, duration: Duration?, interval: Duration?) {
         state.withLock {
             $0.lease = lease
             $0.validUntil = duration.map { sent + $0 }
-        }
-        metrics.record("renew", succeeded: true, since: sent)
-        emit(.renewed(lease))
-    }
-
-    /// Renews every `interval` until cancelled (returns) or until the lease is lost (throws
-    /// ``LockheedError/lost(_:holder:)`` after emitting ``LockEvent/lost(_:)``).
-    ///
-    /// A failed renewal is retried every fifth of the interval. Loss is declared when a
-    /// renewal says "not owner", or when the lease's certain validity, measured on this
-    /// machine's monotonic clock from the last successful request, is about to run out.
-    private func keepAlive(every interval: Duration) async throws(LockheedError) {
-        emit(.maintainStarted)
-        defer { emit(.maintainStopped) }
-        var nextRenewal = ContinuousClock.now + interval
-        while true {
-            do { try await Task.sleep(until: nextRenewal, clock: .continuous) } catch { return }
-            let duration = options.duration
-            let margin = duration.map { max((($0 - interval) / 2), .milliseconds(1)) } ?? .zero
-            let sent = ContinuousClock.now
-            let validUntil = state.withLock { $0.validUntil }
-            let budget = validUntil.map { $0 - margin - sent } ?? interval
-            do throws(LockheedError) {
-                if budget <= .zero { throw LockheedError.timedOut("no renewal succeeded while the lease was valid") }
-                let lease = try await withTimeout(budget, "renewal") {
-                    [locker, name, holder] () throws(LockheedError) in
-                    try await locker.renew(name, holder: holder, duration: duration)
-                }
-                recordRenewal(lease, sent: sent, duration: duration)
-                nextRenewal = sent + interval
-            } catch {
-                if Task.isCancelled { return }
-                metrics.record("renew", succeeded: false, since: sent)
-                let lost: LockheedError = .lost(name, holder: holder)
-                if case .lost = error {
-                    markLost(error)
-                    throw error
-                }
-                emit(.renewFailed(error))
-                let retryAt = ContinuousClock.now + max(interval / 5, .milliseconds(5))
-                if let validUntil = state.withLock({ $0.validUntil }), retryAt >= validUntil - margin {
-                    markLost(lost)
-                    throw lost
-                }
-                nextRenewal = retryAt
-            }
+            $0.nextRenewal = interval.map { sent + $0 }
         }
     }
 
-    private func startBackgroundRenewal(every interval: Duration) {
-        let task = Task { [self] in
-            do throws(LockheedError) { try await keepAlive(every: interval) } catch {}
-        }
-        let previous = state.withLock { state in
-            defer { state.keeper = task }
-            return state.keeper
-        }
-        previous?.cancel()
-    }
-
-    private func stopBackgroundRenewal() async {
-        let keeper = state.withLock { state in
-            defer { state.keeper = nil }
-            return state.keeper
-        }
-        keeper?.cancel()
-        await keeper?.value
-    }
-
-    private func markLost(_ error: LockheedError) {
+    func markLost(_ error: LockheedError) {
         state.withLock {
             $0.lease = nil
             $0.validUntil = nil
+            $0.nextRenewal = nil
         }
         metrics.recordLoss()
         emit(.lost(error))
     }
 
-    private func emit(_ event: LockEvent) {
+    func emit(_ event: LockEvent) {
         log(event)
         let subscribers = state.withLock { Array($0.subscribers.values) }
         for subscriber in subscribers { subscriber.yield(event) }
