@@ -87,7 +87,8 @@ struct Exec: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "After a lost lease, how long COMMAND has between SIGTERM and SIGKILL.", valueName: "duration"))
+            "After a lost lease, how long COMMAND has between SIGTERM and SIGKILL "
+                + "(never past the lease's certain validity).", valueName: "duration"))
     var killGrace: String = "10s"
 
     @Flag(name: [.short, .long], help: "Print nothing of lockheed's own, only errors.")
@@ -159,7 +160,7 @@ struct Exec: AsyncParsableCommand {
                         reporter.acquired(held.lease)
                         let run = CommandRun(
                             command: command, held: held, grace: grace, quiet: quiet, record: record)
-                        return await Self.runCommand(run, forwarder: forwarder)
+                        return await Self.runCommand(run, lock: lock, forwarder: forwarder)
                     })
             } catch {
                 return .failure(error)
@@ -174,6 +175,7 @@ struct Exec: AsyncParsableCommand {
         }
         switch result {
         case .success(.exited(let status)):
+            if record.endObservedAfterValidity { warnEndedLate(status) }
             if !quiet { Terminal.note("released \"\(name)\" (the command exited with status \(status))") }
             return status
         case .success(.spawnFailed(let error)):
@@ -181,9 +183,12 @@ struct Exec: AsyncParsableCommand {
             return error.exitStatus
         case .failure(LockheedError.lost):
             if let status = record.statusUnlessStopped {
-                Terminal.note(
-                    "warning: the command had exited with status \(status) before the loss of the lease on "
-                        + "\"\(name)\" was noticed, but its end was observed after the lease's validity")
+                // It ended on its own before the loss was noticed: not stopped, so its status stands.
+                if record.endObservedAfterValidity {
+                    warnEndedLate(status)
+                } else if !quiet {
+                    Terminal.note("the lease on \"\(name)\" was lost after the command exited with status \(status)")
+                }
                 return status
             }
             Terminal.error("the lease on \"\(name)\" was lost while the command ran; it was stopped")
@@ -199,6 +204,14 @@ struct Exec: AsyncParsableCommand {
             Terminal.error("\(error)")
             return ExitStatus.backendFailure
         }
+    }
+
+    /// Warns that the command's end was observed only after the lease's certain validity, so
+    /// it may have run unprotected for a while (lockheed was frozen or starved meanwhile).
+    private func warnEndedLate(_ status: Int32) {
+        Terminal.note(
+            "warning: the command exited with status \(status), but lockheed observed its end only after "
+                + "the lease on \"\(name)\" may have expired; it was not stopped, so its status stands")
     }
 
     /// What one run of the command needs.
@@ -220,9 +233,20 @@ struct Exec: AsyncParsableCommand {
 
     /// Spawns the command in its own group, forwards signals to the group, and waits for it.
     /// On cancellation (the lease was lost) the group gets SIGTERM, then SIGKILL after the
-    /// grace, unless the command had already exited. What the command leaves running in its
+    /// grace or when the lease's certain validity ends, whichever comes first, unless the
+    /// command had already exited. What the command leaves running in its
     /// group is stopped before this returns (and the lock is released).
-    private static func runCommand(_ run: CommandRun, forwarder: SignalForwarder) async -> Outcome {
+    private static func runCommand(_ run: CommandRun, lock: Lock, forwarder: SignalForwarder) async -> Outcome {
+        // The kill grace is capped by the lease's certain validity, which the lock stops
+        // reporting once lost: keep the last value seen (renewals move it forward).
+        let events = lock.events()
+        run.record.valid(until: lock.validUntil)
+        let tracking = Task {
+            for await event in events {
+                if case .renewed = event { run.record.valid(until: lock.validUntil) }
+            }
+        }
+        defer { tracking.cancel() }
         let group: CommandProcessGroup
         do {
             group = try CommandProcessGroup.spawn(
@@ -234,7 +258,8 @@ struct Exec: AsyncParsableCommand {
             await group.exitStatus()
         } onCancel: {
             if group.hasExited { return }  // it ended on its own: its status stands
-            let deadline = ContinuousClock.now + run.grace
+            var deadline = ContinuousClock.now + run.grace
+            if let validUntil = run.record.validUntil { deadline = max(.now, min(deadline, validUntil)) }
             run.record.stopping(killAt: deadline)
             group.signal(SIGTERM)
             group.signal(SIGCONT)

@@ -66,6 +66,23 @@ import Testing
         #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
     }
 
+    @Test func killGraceEndsWithTheLeasesValidity() async throws {
+        let runner = try start(
+            ["exec", "--duration", "2s", "--renew-interval", "200ms", "--kill-grace", "30s"] + backend + [
+                "capped", "--", "sh", "-c",
+                "trap '' TERM; echo $$ > \(directory.path("child")); while true; do sleep 0.1; done",
+            ])
+        let child = try await pid(in: "child")
+        defer { kill(child, SIGKILL) }
+        let broken = try await CLIProcess.run(["break"] + backend + ["capped", "--yes"], in: directory.url)
+        #expect(broken.status == 0, "\(broken.stderr)")
+        let started = ContinuousClock.now
+        let result = await runner.finish(timeout: .seconds(60))
+        #expect(result.status == 76, "\(result.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(15), "SIGKILL came with the 2 s lease, not the 30 s grace")
+        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(child) })
+    }
+
     @Test func commandSeesItsTokenLockAndHolder() async throws {
         let script = "echo \"$LOCKHEED_LOCK $LOCKHEED_HOLDER $LOCKHEED_FENCING_TOKEN\" > \(directory.path("env"))"
         for expected in ["1", "2"] {
@@ -140,6 +157,7 @@ import Testing
             let result = await runner.finish()
             #expect(result.status == 7, "\(result.stderr)")
             #expect(!result.stderr.contains("it was stopped"), "\(result.stderr)")
+            #expect(result.stderr.contains("observed its end only after the lease"), "\(result.stderr)")
         }
     }
 
