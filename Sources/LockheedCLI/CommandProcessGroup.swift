@@ -174,7 +174,14 @@ final class CommandProcessGroup: Sendable {
                 var consumed = siginfo_t()
                 _ = waitid(P_PID, id_t(pid), &consumed, WSTOPPED | WNOHANG)
                 _ = tcsetpgrp(STDIN_FILENO, getpgrp())
-                _ = raise(SIGTSTP)  // lockheed stops here until continued
+                // Thread-directed and unblocked here (threads started from the pool block every
+                // signal), SIGTSTP stops the whole process before `raise` returns; it returns
+                // when lockheed is continued (`fg`), or at once in an orphaned process group.
+                var stop = sigset_t()
+                sigemptyset(&stop)
+                sigaddset(&stop, SIGTSTP)
+                pthread_sigmask(SIG_UNBLOCK, &stop, nil)
+                _ = raise(SIGTSTP)
                 _ = tcsetpgrp(STDIN_FILENO, pid)
                 _ = kill(-pid, SIGCONT)
             default: continue

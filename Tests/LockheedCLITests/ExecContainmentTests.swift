@@ -190,6 +190,50 @@ import Testing
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
         #expect(contents("count") == "int\n")
     }
+
+    @Test func ctrlZStopsTheCommandAndLockheedAndFgContinuesBoth() async throws {
+        let script = try #require(
+            ["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) })
+        let lockheed = try #require(CLIProcess.binary)
+        let keys = directory.path("keys")
+        #expect(mkfifo(keys, 0o600) == 0)
+        let keyboard = open(keys, O_RDWR | O_CLOEXEC)
+        #expect(keyboard >= 0)
+        defer { close(keyboard) }
+        func type(_ text: String) { #expect(write(keyboard, text, text.utf8.count) == text.utf8.count) }
+        // An interactive shell with job control on the pseudo-terminal runs lockheed as a job.
+        let terminal = try CLIProcess.start(
+            ["-qec", "sh -i", "/dev/null"], in: directory.url, environment: ["SHELL": "/bin/sh"], stdinPath: keys,
+            executable: script)
+        let beat = directory.path("beat")
+        let job =
+            "echo $PPID > \(directory.path("guard")); i=0; "
+            + "while [ ! -e \(directory.path("stop")) ]; do i=$((i+1)); echo $i > \(beat); sleep 0.1; done; exit 0"
+        type(
+            ([lockheed, "exec", "-q"] + backend + ["job", "--", "sh", "-c", job]).map(shellQuoted).joined(
+                separator: " ") + "\n")
+        let guardPID = try await pid(in: "guard")
+        let stat = { (pid: pid_t) -> [Substring] in
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            return text.lastIndex(of: ")").map { text[text.index(after: $0)...].split(separator: " ") } ?? []
+        }
+        let lockheedPID = try #require(stat(guardPID).dropFirst().first.flatMap { pid_t($0) })
+        #expect(await CLIProcess.eventually { !contents("beat").isEmpty })
+
+        type("\u{1A}")  // Ctrl-Z
+        #expect(await CLIProcess.eventually { stat(lockheedPID).first == "T" && stat(guardPID).first == "T" })
+        let stopped = contents("beat")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(contents("beat") == stopped, "the command kept running while stopped")
+
+        type("fg\n")
+        #expect(await CLIProcess.eventually { stat(lockheedPID).first != "T" && contents("beat") != stopped })
+        _ = FileManager.default.createFile(atPath: directory.path("stop"), contents: nil)
+        #expect(await CLIProcess.eventually { !processExists(lockheedPID) })
+        type("exit\n")
+        let result = await terminal.finish(timeout: .seconds(20))
+        #expect(result.status == 0, "\(result.stdout)")
+    }
 }
 
 /// `text` quoted for `sh`.
