@@ -74,7 +74,7 @@ final class CommandProcessGroup: Sendable {
         }
         guard result == 0 else {
             close(ends[1])
-            throw SpawnError(command: command[0], code: result)
+            throw SpawnError(command: "lockheed's own executable (/proc/self/exe)", code: result)
         }
         return CommandProcessGroup(pid: pid, foreground: foreground, lifeline: ends[1])
     }

@@ -234,8 +234,8 @@ struct Exec: AsyncParsableCommand {
     /// Spawns the command in its own group, forwards signals to the group, and waits for it.
     /// On cancellation (the lease was lost) the group gets SIGTERM, then SIGKILL after the
     /// grace or when the lease's certain validity ends, whichever comes first, unless the
-    /// command had already exited. What the command leaves running in its
-    /// group is stopped before this returns (and the lock is released).
+    /// command had already exited. What the command leaves running in its group is stopped
+    /// before this returns (and the lock is released).
     private static func runCommand(_ run: CommandRun, lock: Lock, forwarder: SignalForwarder) async -> Outcome {
         // The kill grace is capped by the lease's certain validity, which the lock stops
         // reporting once lost: keep the last value seen (renewals move it forward).
@@ -268,6 +268,7 @@ struct Exec: AsyncParsableCommand {
                 group.signal(SIGKILL)
             }
         }
+        run.record.valid(until: lock.validUntil)  // the latest, unless the lease is gone
         run.record.exited(status)
         group.takeTerminalBack()
         let left = await group.stopRemainingMembers(until: run.record.killDeadline ?? .now + run.grace)

@@ -32,7 +32,12 @@ enum ExecGuard {
 
     /// Runs the guard for `arguments` (the whole command line) and exits with the command's status.
     static func run(_ arguments: [String]) -> Never {
-        guard arguments.count >= 5, arguments[3] == "--" else {
+        // Started by hand it would kill a group that is not its own: refuse unless it leads a
+        // group of its own and holds the pipe, as `lockheed exec` starts it.
+        var lifelineStatus = stat()
+        guard arguments.count >= 5, arguments[3] == "--", getpgrp() == getpid(),
+            fstat(lifeline, &lifelineStatus) == 0, lifelineStatus.st_mode & S_IFMT == S_IFIFO
+        else {
             Terminal.error("\(argument) is internal to lockheed exec")
             exit(ExitStatus.usage)
         }
