@@ -48,6 +48,19 @@ import Testing
         #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
     }
 
+    @Test func whatTheCommandLeavesRunningIsStoppedBeforeTheRelease() async throws {
+        let run = try await CLIProcess.run(
+            ["exec"] + backend + [
+                "leftover", "--", "sh", "-c", "sleep 777 & echo $! > \(directory.path("grandchild"))",
+            ],
+            in: directory.url)
+        let grandchild = try await pid(in: "grandchild")
+        defer { kill(grandchild, SIGKILL) }
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("stopped 1 process the command left running"), "\(run.stderr)")
+        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
+    }
+
     @Test func commandAndGrandchildDieWhenLockheedIsKilled() async throws {
         let runner = try start(
             ["exec", "--duration", "2s", "--renew-interval", "200ms"] + backend + [
