@@ -40,7 +40,7 @@ import Testing
             ["exec", "--duration", "2s", "--renew-interval", "200ms", "--kill-grace", "1s", "--holder", "parent"]
                 + backend + ["tree", "--", "sh", "-c", "sleep 777 & echo $! > \(directory.path("grandchild")); wait"])
         let grandchild = try await pid(in: "grandchild")
-        defer { kill(grandchild, SIGKILL) }
+        defer { killIfAlive(grandchild) }
         let broken = try await CLIProcess.run(["break"] + backend + ["tree", "--yes"], in: directory.url)
         #expect(broken.status == 0, "\(broken.stderr)")
         let result = await runner.finish()
@@ -55,7 +55,7 @@ import Testing
             ],
             in: directory.url)
         let grandchild = try await pid(in: "grandchild")
-        defer { kill(grandchild, SIGKILL) }
+        defer { killIfAlive(grandchild) }
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("stopped 1 process the command left running"), "\(run.stderr)")
         #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
@@ -70,8 +70,8 @@ import Testing
         let child = try await pid(in: "child")
         let grandchild = try await pid(in: "grandchild")
         defer {
-            kill(child, SIGKILL)
-            kill(grandchild, SIGKILL)
+            killIfAlive(child)
+            killIfAlive(grandchild)
         }
         kill(runner.pid, SIGKILL)
         #expect(await runner.finish().status == 128 + SIGKILL)
@@ -86,7 +86,7 @@ import Testing
                 "trap '' TERM; echo $$ > \(directory.path("child")); while true; do sleep 0.1; done",
             ])
         let child = try await pid(in: "child")
-        defer { kill(child, SIGKILL) }
+        defer { killIfAlive(child) }
         let broken = try await CLIProcess.run(["break"] + backend + ["capped", "--yes"], in: directory.url)
         #expect(broken.status == 0, "\(broken.stderr)")
         let started = ContinuousClock.now
@@ -145,12 +145,14 @@ import Testing
         // command ended in time, so its status stands. Several runs, as the end and the loss race.
         let names = ["late-1", "late-2", "late-3", "late-4"]
         var runners: [CLIProcess] = []
+        var finished = false
+        defer { if !finished { for runner in runners { kill(runner.pid, SIGKILL) } } }  // the guards kill the rest
         for name in names {
             let job =
                 "echo $$ > \(directory.path(name)); while [ ! -e \(directory.path("go")) ]; do sleep 0.05; done; exit 7"
             runners.append(
                 try start(
-                    ["exec", "--duration", "1s", "--renew-interval", "300ms"] + backend + [name, "--", "sh", "-c", job])
+                    ["exec", "--duration", "2s", "--renew-interval", "400ms"] + backend + [name, "--", "sh", "-c", job])
             )
         }
         var commands: [pid_t] = []
@@ -164,8 +166,9 @@ import Testing
         for command in commands {
             #expect(await CLIProcess.eventually(timeout: .seconds(10)) { !processExists(command) })
         }
-        try await Task.sleep(for: .milliseconds(1500))  // past the 1 s lease
+        try await Task.sleep(for: .milliseconds(2500))  // past the 2 s lease
         for runner in runners { kill(runner.pid, SIGCONT) }
+        finished = true
         for runner in runners {
             let result = await runner.finish()
             #expect(result.status == 7, "\(result.stderr)")
@@ -247,6 +250,11 @@ import Testing
         let result = await terminal.finish(timeout: .seconds(20))
         #expect(result.status == 0, "\(result.stdout)")
     }
+}
+
+/// Kills `pid` if it still runs (a process id checked first is less likely to be reused).
+private func killIfAlive(_ pid: pid_t) {
+    if processExists(pid) { kill(pid, SIGKILL) }
 }
 
 /// `text` quoted for `sh`.
