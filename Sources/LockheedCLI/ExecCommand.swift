@@ -29,8 +29,8 @@ struct Exec: AsyncParsableCommand {
             (broken by an administrator, or not renewable before it
             expired), the group gets SIGTERM, then SIGKILL after
             --kill-grace (at most what remains of the lease's validity), and
-            lockheed exits 76; a COMMAND that had already exited keeps its
-            status (with a warning). Processes COMMAND leaves running in its
+            lockheed exits 76; a COMMAND that had already exited on its own
+            keeps its status. Processes COMMAND leaves running in its
             group when it exits are stopped the same way before the lock is
             released. If lockheed itself dies (even of SIGKILL), the group
             is killed.
