@@ -14,10 +14,26 @@ struct Exec: AsyncParsableCommand {
             Acquires NAME (waiting for it unless --no-wait), runs COMMAND,
             renews the lease while it runs, releases it when COMMAND exits,
             and exits with COMMAND's status. While waiting, stderr says who
-            holds the lock and until when. SIGINT, SIGTERM, SIGHUP and SIGQUIT
-            are forwarded to COMMAND. If the lease is lost (broken by an
-            administrator, or not renewable before it expired), COMMAND gets
-            SIGTERM, then SIGKILL after --kill-grace, and lockheed exits 76.
+            holds the lock and until when.
+
+            COMMAND runs in a process group of its own, with only
+            descriptors 0-2 open, and these variables in its environment:
+              LOCKHEED_FENCING_TOKEN  this grant's fencing token: pass it to
+                                      the resource you write, which refuses
+                                      tokens lower than one it has seen
+              LOCKHEED_LOCK           the lock's name
+              LOCKHEED_HOLDER         this holder's id
+            SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to lockheed go to the
+            whole group; on a terminal the group is in the foreground, so
+            Ctrl-C reaches COMMAND directly, once. If the lease is lost
+            (broken by an administrator, or not renewable before it
+            expired), the group gets SIGTERM, then SIGKILL after
+            --kill-grace (at most what remains of the lease's validity), and
+            lockheed exits 76; a COMMAND that had already exited on its own
+            keeps its status. Processes COMMAND leaves running in its
+            group when it exits are stopped the same way before the lock is
+            released. If lockheed itself dies (even of SIGKILL), the group
+            is killed.
 
             EXAMPLES
               lockheed exec nightly-report -- ./report.sh
@@ -26,6 +42,8 @@ struct Exec: AsyncParsableCommand {
               lockheed exec --shared 3 gpu -- ./train.sh       # 3 at once
               lockheed exec --force-if 'holder contains "ci-"' deploy -- make
               lockheed exec --backend redis://locks:6379/0 job -- ./job.sh
+              lockheed exec db-migrate -- sh -c \\
+                './migrate --fencing-token "$LOCKHEED_FENCING_TOKEN"'
 
             \(ExitStatus.helpText)
             """)
@@ -69,7 +87,8 @@ struct Exec: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "After a lost lease, how long COMMAND has between SIGTERM and SIGKILL.", valueName: "duration"))
+            "After a lost lease, how long COMMAND has between SIGTERM and SIGKILL "
+                + "(never past the lease's certain validity).", valueName: "duration"))
     var killGrace: String = "10s"
 
     @Flag(name: [.short, .long], help: "Print nothing of lockheed's own, only errors.")
@@ -119,7 +138,7 @@ struct Exec: AsyncParsableCommand {
 
     private enum Outcome: Sendable {
         case exited(Int32)
-        case spawnFailed(SpawnedChild.SpawnError)
+        case spawnFailed(SpawnError)
     }
 
     /// Waits for the lock, runs the command under it, and returns lockheed's exit status.
@@ -131,13 +150,17 @@ struct Exec: AsyncParsableCommand {
         let reporting = Task { await reporter.run(events) }
         defer { reporting.cancel() }
         let command = self.command
+        let quiet = self.quiet
         let forwarder = SignalForwarder()
+        let record = CommandRecord()
         let work = Task<Result<Outcome, any Error>, Never> {
             do {
                 return .success(
                     try await lock.withLock { held in
                         reporter.acquired(held.lease)
-                        return await Self.runCommand(command, grace: grace, forwarder: forwarder)
+                        let run = CommandRun(
+                            command: command, held: held, grace: grace, quiet: quiet, record: record)
+                        return await Self.runCommand(run, lock: lock, forwarder: forwarder)
                     })
             } catch {
                 return .failure(error)
@@ -152,12 +175,22 @@ struct Exec: AsyncParsableCommand {
         }
         switch result {
         case .success(.exited(let status)):
+            if record.endObservedAfterValidity { warnEndedLate(status) }
             if !quiet { Terminal.note("released \"\(name)\" (the command exited with status \(status))") }
             return status
         case .success(.spawnFailed(let error)):
             Terminal.error(error.message)
             return error.exitStatus
         case .failure(LockheedError.lost):
+            if let status = record.statusUnlessStopped {
+                // It ended on its own before the loss was noticed: not stopped, so its status stands.
+                if record.endObservedAfterValidity {
+                    warnEndedLate(status)
+                } else if !quiet {
+                    Terminal.note("the lease on \"\(name)\" was lost after the command exited with status \(status)")
+                }
+                return status
+            }
             Terminal.error("the lease on \"\(name)\" was lost while the command ran; it was stopped")
             return ExitStatus.lost
         case .failure(LockheedError.held(_, let holders)):
@@ -173,21 +206,76 @@ struct Exec: AsyncParsableCommand {
         }
     }
 
-    /// Spawns `command`, forwards signals to it, and waits for it; on cancellation (lease lost)
-    /// sends SIGTERM, then SIGKILL after `grace`.
-    private static func runCommand(_ command: [String], grace: Duration, forwarder: SignalForwarder?) async -> Outcome {
-        let child: SpawnedChild
-        do { child = try SpawnedChild.spawn(command) } catch { return .spawnFailed(error) }
-        forwarder?.attach(child)
-        defer { forwarder?.detach() }
-        return await withTaskCancellationHandler {
-            .exited(await child.exitStatus())
-        } onCancel: {
-            child.signal(SIGTERM)
-            Task {
-                try? await Task.sleep(for: grace)
-                child.signal(SIGKILL)
+    /// Warns that the command's end was observed only after the lease's certain validity, so
+    /// it may have run unprotected for a while (lockheed was frozen or starved meanwhile).
+    private func warnEndedLate(_ status: Int32) {
+        Terminal.note(
+            "warning: the command exited with status \(status), but lockheed observed its end only after "
+                + "the lease on \"\(name)\" may have expired; it was not stopped, so its status stands")
+    }
+
+    /// What one run of the command needs.
+    private struct CommandRun: Sendable {
+        let command: [String]
+        let held: HeldLock
+        let grace: Duration
+        let quiet: Bool
+        let record: CommandRecord
+
+        /// The variables added to the command's environment.
+        var environment: [String: String] {
+            [
+                "LOCKHEED_FENCING_TOKEN": String(held.fencingToken), "LOCKHEED_LOCK": held.name.rawValue,
+                "LOCKHEED_HOLDER": held.holder,
+            ]
+        }
+    }
+
+    /// Spawns the command in its own group, forwards signals to the group, and waits for it.
+    /// On cancellation (the lease was lost) the group gets SIGTERM, then SIGKILL after the
+    /// grace or when the lease's certain validity ends, whichever comes first, unless the
+    /// command had already exited. What the command leaves running in its group is stopped
+    /// before this returns (and the lock is released).
+    private static func runCommand(_ run: CommandRun, lock: Lock, forwarder: SignalForwarder) async -> Outcome {
+        // The kill grace is capped by the lease's certain validity, which the lock stops
+        // reporting once lost: keep the last value seen (renewals move it forward).
+        let events = lock.events()
+        run.record.valid(until: lock.validUntil)
+        let tracking = Task {
+            for await event in events {
+                if case .renewed = event { run.record.valid(until: lock.validUntil) }
             }
         }
+        defer { tracking.cancel() }
+        let group: CommandProcessGroup
+        do {
+            group = try CommandProcessGroup.spawn(
+                run.command, environment: run.environment, foreground: CommandProcessGroup.shouldTakeTerminal)
+        } catch { return .spawnFailed(error) }
+        forwarder.attach(group)
+        defer { forwarder.detach() }
+        let status = await withTaskCancellationHandler {
+            await group.exitStatus()
+        } onCancel: {
+            if group.hasExited { return }  // it ended on its own: its status stands
+            var deadline = ContinuousClock.now + run.grace
+            if let validUntil = run.record.validUntil { deadline = max(.now, min(deadline, validUntil)) }
+            run.record.stopping(killAt: deadline)
+            group.signal(SIGTERM)
+            group.signal(SIGCONT)
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                group.signal(SIGKILL)
+            }
+        }
+        run.record.valid(until: lock.validUntil)  // the latest, unless the lease is gone
+        run.record.exited(status)
+        group.takeTerminalBack()
+        let left = await group.stopRemainingMembers(until: run.record.killDeadline ?? .now + run.grace)
+        group.reap()
+        if left > 0 && !run.quiet {
+            Terminal.note("stopped \(left) process\(left == 1 ? "" : "es") the command left running in its group")
+        }
+        return .exited(status)
     }
 }

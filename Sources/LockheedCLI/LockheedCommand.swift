@@ -34,8 +34,10 @@ struct LockheedCommand: AsyncParsableCommand {
             """,
         subcommands: [Exec.self, List.self, Show.self, Release.self, Break.self])
 
-    /// Entry point: lets `--wait` go without a value, then runs the parsed command.
+    /// Entry point: runs the guard of `exec` when started as one (see ``ExecGuard``), else lets
+    /// `--wait` go without a value and runs the parsed command.
     static func main() async {
+        if CommandLine.arguments.dropFirst().first == ExecGuard.argument { ExecGuard.run(CommandLine.arguments) }
         await Self.main(ArgumentRewriting.optionalWaitValue(Array(CommandLine.arguments.dropFirst())))
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
     import Glibc
 #endif
 
-/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT for `lockheed exec`: while a command runs they are
-/// forwarded to it; before it starts (while waiting for the lock) the first one cancels the wait.
+/// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT for `lockheed exec`: while a command runs they go to
+/// its process group; before it starts (while waiting for the lock) the first one cancels the wait.
 final class SignalForwarder: Sendable {
     /// The signals handled.
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
@@ -38,8 +38,8 @@ final class SignalForwarder: Sendable {
     /// The first signal lockheed received while no command ran, if any.
     var receivedWithoutChild: Int32? { routing.state.withLock { $0.received } }
 
-    /// Forwards signals to `child` from now on.
-    func attach(_ child: SpawnedChild) { routing.state.withLock { $0.child = child } }
+    /// Forwards signals to the command's group from now on.
+    func attach(_ child: CommandProcessGroup) { routing.state.withLock { $0.child = child } }
 
     /// Stops forwarding to the command (it has exited).
     func detach() { routing.state.withLock { $0.child = nil } }
@@ -48,7 +48,7 @@ final class SignalForwarder: Sendable {
 /// Where a caught signal goes: to the running command, or to the cancellation of the wait.
 private final class Routing: Sendable {
     struct State {
-        var child: SpawnedChild?
+        var child: CommandProcessGroup?
         var received: Int32?
         var onSignalWithoutChild: (@Sendable () -> Void)?
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LockheedTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -53,6 +54,7 @@ struct CLIProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        addCloseFrom(&actions, 3)  // lockheed starts with only 0-2, whatever the test runner has open
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
