@@ -14,7 +14,10 @@ struct Exec: AsyncParsableCommand {
             Acquires NAME (waiting for it unless --no-wait), runs COMMAND,
             renews the lease while it runs, releases it when COMMAND exits,
             and exits with COMMAND's status. While waiting, stderr says who
-            holds the lock and until when.
+            holds the lock and until when. A backend that cannot be reached
+            or keeps failing is not a held lock: it is retried for
+            --backend-timeout (default 30s, with what fails on stderr), then
+            lockheed exits 69, with or without --wait.
 
             COMMAND runs in a process group of its own, with only
             descriptors 0-2 open, and these variables in its environment:
@@ -76,6 +79,13 @@ struct Exec: AsyncParsableCommand {
     var noWait = false
 
     @Option(
+        help: ArgumentHelp(
+            "How long to keep retrying a backend that is unreachable or failing (not a held lock) before "
+                + "exiting 69; 'forever' retries as long as --wait allows.",
+            valueName: "duration"))
+    var backendTimeout: String = "30s"
+
+    @Option(
         name: .customLong("force-if"),
         help: ArgumentHelp(
             "Take the lock over from other holders when its state matches CONDITION, "
@@ -111,6 +121,8 @@ struct Exec: AsyncParsableCommand {
         if let renewInterval { options.renewInterval = try DurationSyntax.parse(renewInterval) }
         options.tags = tags
         if let shared { options.type = .shared(maxHolders: shared) }
+        options.backendTimeout =
+            ["forever", "none"].contains(backendTimeout) ? nil : try DurationSyntax.parse(backendTimeout)
         if noWait {
             options.retry = .none
         } else {

@@ -78,7 +78,8 @@ final class WaitReporter: Sendable {
                 defer { state.shownError = message }
                 return state.shownError != message
             }
-            if changed && error.isTransient && waits && !quiet {
+            // A failing backend is retried even without --wait (for --backend-timeout): say so.
+            if changed && error.isTransient && (waits || error.isBackendFailure) && !quiet {
                 clearLine()
                 Terminal.note("\(message); retrying…")
             }

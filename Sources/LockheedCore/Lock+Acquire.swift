@@ -109,14 +109,6 @@ extension Lock {
 }
 
 extension LockheedError {
-    /// A failure of the backend rather than a refusal: unreachable, failing, or too slow.
-    var isBackendFailure: Bool {
-        switch self {
-        case .unavailable, .timedOut: true
-        default: false
-        }
-    }
-
     /// Whether the backend may have carried out the request although the caller got this error.
     var mayHaveBeenApplied: Bool {
         switch self {

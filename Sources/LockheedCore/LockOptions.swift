@@ -37,6 +37,9 @@ public struct LockOptions: Sendable, Hashable {
         try Validation.validateTags(tags)
         try type.validate()
         try retry.validate()
+        if let backendTimeout, backendTimeout < .zero {
+            throw .invalidConfiguration("backend timeout must not be negative")
+        }
         if let renewInterval {
             guard renewInterval > .zero else { throw .invalidConfiguration("renew interval must be positive") }
             if let duration, renewInterval >= duration {

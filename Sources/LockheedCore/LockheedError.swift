@@ -75,4 +75,13 @@ extension LockheedError: CustomStringConvertible {
         default: false
         }
     }
+
+    /// A failure of the backend rather than a refusal: unreachable, failing, or too slow.
+    /// ``Lock`` retries these for ``LockOptions/backendTimeout``.
+    public var isBackendFailure: Bool {
+        switch self {
+        case .unavailable, .timedOut: true
+        default: false
+        }
+    }
 }

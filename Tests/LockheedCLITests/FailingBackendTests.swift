@@ -43,6 +43,22 @@ struct FailingBackendTests {
         try await double.shutdown()
     }
 
+    @Test("lockheed exec on an unreachable Redis says what fails, then exits 69 after --backend-timeout")
+    func execOnUnreachableBackend() async throws {
+        let directory = try TemporaryDirectory()
+        let backend = "redis://127.0.0.1:\(freeLoopbackPort())/0?timeout=500ms"
+        for wait in [[], ["--wait"], ["--no-wait"]] {
+            let start = ContinuousClock.now
+            let finished = try await CLIProcess.run(
+                ["exec", "--backend", backend, "--backend-timeout", "2s"] + wait + ["job", "--", "true"],
+                in: directory.url, timeout: .seconds(60))
+            let elapsed = ContinuousClock.now - start
+            #expect(finished.status == 69, "\(wait): exit \(finished.status), stderr: \(finished.stderr)")
+            #expect(elapsed >= .milliseconds(1500) && elapsed < .seconds(30), "\(wait): exited after \(elapsed)")
+            #expect(finished.stderr.contains("retrying"), "\(wait): stderr: \(finished.stderr)")
+        }
+    }
+
     private func expectBounded(_ locker: any Locker, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         for policy in [RetryPolicy.none, .wait(upTo: nil)] {
             let lock = try Lock("down", locker: locker).retry(policy).configure { $0.backendTimeout = .seconds(2) }
