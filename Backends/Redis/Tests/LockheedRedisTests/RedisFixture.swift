@@ -57,6 +57,13 @@ final class RedisFixture: ConformanceFixture {
         _ = try await admin.rawCommand(["HSET", admin.lockKey(name), "leases", "this is not a lease"])
     }
 
+    /// Deletes the counter key and the lock's own record of its last token (its `fence` field),
+    /// as an eviction, a restart without persistence or an operator's `DEL` would lose them.
+    func loseFencingCounter(of name: LockName) async throws {
+        _ = try await admin.rawCommand(["DEL", admin.fenceKey(name)])
+        _ = try await admin.rawCommand(["HDEL", admin.lockKey(name), "fence"])
+    }
+
     func tearDown() async {
         for locker in lockers.withLock({ $0 }) { await locker.shutdown() }
         await admin.shutdown()
