@@ -41,6 +41,13 @@ final class RedisConnection {
             redisFree(ctx)
             throw .unavailable("cannot connect to redis at \(host):\(configuration.port): \(message)")
         }
+        // Before AUTH: a child spawned from now on never inherits this (soon authenticated) socket.
+        let descriptorFlags = fcntl(ctx.pointee.fd, F_GETFD)
+        guard descriptorFlags >= 0, fcntl(ctx.pointee.fd, F_SETFD, descriptorFlags | FD_CLOEXEC) == 0 else {
+            let code = errno
+            redisFree(ctx)
+            throw .unavailable("cannot mark the redis socket close-on-exec (errno \(code))")
+        }
         redisSetTimeout(ctx, timeval(configuration.commandTimeout))
         context = ctx
         do throws(LockheedError) {
