@@ -1,5 +1,6 @@
 import Foundation
 import LockheedCore
+import Logging
 import Synchronization
 
 /// A ``LockheedCore/Locker`` on a Redis server (5.0 or later) through libhiredis.
@@ -9,7 +10,8 @@ import Synchronization
 /// server's clock. A release publishes on `<prefix>:changed`, which wakes waiters through a
 /// dedicated subscriber connection; polling is only the fallback. When the server is away,
 /// calls fail fast with ``LockheedCore/LockheedError/unavailable(_:)`` and the locker reconnects
-/// by itself on a later call.
+/// by itself on a later call. After its first acquire, a locker checks the server's eviction
+/// policy once and logs a warning when the server may evict its keys (see ``storageWarnings()``).
 ///
 /// ```swift
 /// let locker = try RedisLocker(configuration: RedisConfiguration(host: "10.0.0.5", keyPrefix: "billing"))
@@ -20,12 +22,19 @@ public final class RedisLocker: Locker {
     public let configuration: RedisConfiguration
     let pool: RedisConnectionPool
     let subscriber: RedisSubscriber
+    let logger: Logger
+    /// The background check of the eviction policy, started by the first acquire.
+    let storageCheck = Mutex<Task<Void, Never>?>(nil)
     private let waits = Mutex<[LockName: UInt64]>([:])
 
-    /// Validates `configuration`; no connection is opened until the first call.
-    public init(configuration: RedisConfiguration) throws(LockheedError) {
+    /// Validates `configuration`; no connection is opened until the first call. `logger`
+    /// receives the eviction-policy warning and debug detail; it never sees the password.
+    public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "lockheed.redis"))
+        throws(LockheedError)
+    {
         try configuration.validate()
         self.configuration = configuration
+        self.logger = logger
         pool = RedisConnectionPool(configuration: configuration)
         subscriber = RedisSubscriber(configuration: configuration, channel: configuration.keyPrefix + ":changed")
     }
@@ -59,6 +68,7 @@ public final class RedisLocker: Locker {
                     request.tags.joined(separator: ","), request.resetTags ? "1" : "0", retentionMilliseconds,
                     String(expected), channel, name.rawValue,
                 ])
+            checkStorageOnce()
             let items = reply.array ?? []
             switch items.first?.text {
             case "ok": return try Self.lease(holder: request.holder, items, name: name)
@@ -183,6 +193,12 @@ public final class RedisLocker: Locker {
 
     /// Stops the pool and subscriber threads and closes every connection.
     public func shutdown() async {
+        let check = storageCheck.withLock { task in
+            defer { task = Task {} }  // no check starts after shutdown
+            return task
+        }
+        check?.cancel()
+        await check?.value
         await subscriber.shutdown()
         await pool.shutdown()
     }
