@@ -11,7 +11,8 @@ import Synchronization
 /// dedicated subscriber connection; polling is only the fallback. When the server is away,
 /// calls fail fast with ``LockheedCore/LockheedError/unavailable(_:)`` and the locker reconnects
 /// by itself on a later call. After its first acquire, a locker checks the server's eviction
-/// policy once and logs a warning when the server may evict its keys (see ``storageWarnings()``).
+/// policy once, in the background, and logs a warning when the server may evict its keys (see
+/// ``storageWarnings()``).
 ///
 /// ```swift
 /// let locker = try RedisLocker(configuration: RedisConfiguration(host: "10.0.0.5", keyPrefix: "billing"))
@@ -23,8 +24,8 @@ public final class RedisLocker: Locker {
     let pool: RedisConnectionPool
     let subscriber: RedisSubscriber
     let logger: Logger
-    /// The background check of the eviction policy, started by the first acquire.
-    let storageCheck = Mutex<Task<Void, Never>?>(nil)
+    /// Where the background check of the eviction policy stands.
+    let storageCheck = Mutex(StorageCheck.pending)
     private let waits = Mutex<[LockName: UInt64]>([:])
 
     /// Validates `configuration`; no connection is opened until the first call. `logger`
@@ -68,7 +69,7 @@ public final class RedisLocker: Locker {
                     request.tags.joined(separator: ","), request.resetTags ? "1" : "0", retentionMilliseconds,
                     String(expected), channel, name.rawValue,
                 ])
-            checkStorageOnce()
+            startStorageCheck()
             let items = reply.array ?? []
             switch items.first?.text {
             case "ok": return try Self.lease(holder: request.holder, items, name: name)
@@ -98,7 +99,8 @@ public final class RedisLocker: Locker {
             arguments: [holder, Self.milliseconds(duration), retentionMilliseconds])
         let items = reply.array ?? []
         switch items.first?.text {
-        case "ok": return try Self.lease(holder: holder, items, name: name)
+        case "ok":
+            return try Self.lease(holder: holder, items, name: name)
         case "lost": throw .lost(name, holder: holder)
         default: throw Self.unexpected(reply, name: name)
         }
@@ -193,12 +195,6 @@ public final class RedisLocker: Locker {
 
     /// Stops the pool and subscriber threads and closes every connection.
     public func shutdown() async {
-        let check = storageCheck.withLock { task in
-            defer { task = Task {} }  // no check starts after shutdown
-            return task
-        }
-        check?.cancel()
-        await check?.value
         await subscriber.shutdown()
         await pool.shutdown()
     }

@@ -6,44 +6,47 @@ import Testing
 
 @testable import LockheedRedis
 
-@Suite("Redis sockets are not inherited by child processes")
-struct RedisDescriptorTests {
-    @Test("every socket to the server has FD_CLOEXEC, and a spawned child holds none of them")
-    func closeOnExec() async throws {
-        let server = try await RedisTestServer.start(extraArguments: ["--requirepass", "descriptor-secret"])
-        var configuration = server.configuration(keyPrefix: uniquePrefix())
-        configuration.password = "descriptor-secret"
-        let locker = try RedisLocker(configuration: configuration)
-        let name = try LockName("inherited")
-        _ = try await locker.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
-        // A refused acquire and a wait start the subscriber's connection too.
-        _ = try? await locker.acquire(try AcquireRequest(name: name, holder: "b", duration: .seconds(30)))
-        try await locker.waitForChange(of: name, timeout: .milliseconds(300))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !locker.subscriber.isConnected && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(locker.subscriber.isConnected)
+extension RedisDedicatedServerTests {
+    @Suite("Redis sockets are not inherited by child processes")
+    struct RedisDescriptorTests {
+        @Test("every socket to the server has FD_CLOEXEC, and a spawned child holds none of them")
+        func closeOnExec() async throws {
+            let server = try await RedisTestServer.start(extraArguments: ["--requirepass", "descriptor-secret"])
+            var configuration = server.configuration(keyPrefix: uniquePrefix())
+            configuration.password = "descriptor-secret"
+            let locker = try RedisLocker(configuration: configuration)
+            let name = try LockName("inherited")
+            _ = try await locker.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
+            // A refused acquire and a wait start the subscriber's connection too.
+            _ = try? await locker.acquire(try AcquireRequest(name: name, holder: "b", duration: .seconds(30)))
+            try await locker.waitForChange(of: name, timeout: .milliseconds(300))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !locker.subscriber.isConnected && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(locker.subscriber.isConnected)
 
-        let sockets = socketsConnected(toPort: server.port)
-        #expect(sockets.count >= 2, "the pool's and the subscriber's connections, found \(sockets)")
-        for socket in sockets {
-            #expect(
-                fcntl(socket.descriptor, F_GETFD) & FD_CLOEXEC != 0, "descriptor \(socket.descriptor) lacks FD_CLOEXEC")
-        }
+            let sockets = socketsConnected(toPort: server.port)
+            #expect(sockets.count >= 2, "the pool's and the subscriber's connections, found \(sockets)")
+            for socket in sockets {
+                #expect(
+                    fcntl(socket.descriptor, F_GETFD) & FD_CLOEXEC != 0,
+                    "descriptor \(socket.descriptor) lacks FD_CLOEXEC")
+            }
 
-        let listing = NSTemporaryDirectory() + "lockheed-fds-\(UInt32.random(in: 0...UInt32.max))"
-        defer { try? FileManager.default.removeItem(atPath: listing) }
-        let child = try ChildProcess.spawn(
-            executable: "/bin/sh", arguments: ["-c", "for f in /proc/$$/fd/*; do readlink \"$f\"; done"],
-            outputPath: listing)
-        #expect(await child.waitForExit() == 0)
-        let inherited = try String(contentsOfFile: listing, encoding: .utf8)
-        for socket in sockets {
-            #expect(!inherited.contains(socket.link), "the child inherited \(socket.link)")
+            let listing = NSTemporaryDirectory() + "lockheed-fds-\(UInt32.random(in: 0...UInt32.max))"
+            defer { try? FileManager.default.removeItem(atPath: listing) }
+            let child = try ChildProcess.spawn(
+                executable: "/bin/sh", arguments: ["-c", "for f in /proc/$$/fd/*; do readlink \"$f\"; done"],
+                outputPath: listing)
+            #expect(await child.waitForExit() == 0)
+            let inherited = try String(contentsOfFile: listing, encoding: .utf8)
+            for socket in sockets {
+                #expect(!inherited.contains(socket.link), "the child inherited \(socket.link)")
+            }
+            await locker.shutdown()
+            await server.stop()
         }
-        await locker.shutdown()
-        await server.stop()
     }
 }
 

@@ -70,6 +70,11 @@ final class RedisFixture: ConformanceFixture {
     }
 }
 
+/// The tests that start servers of their own (restarted, memory-limited, password-protected),
+/// one suite at a time, so they do not all start at once beside the conformance suite.
+@Suite("Redis on dedicated servers", .serialized)
+struct RedisDedicatedServerTests {}
+
 @Suite("Redis backend conformance")
 struct RedisConformanceTests {
     @Test(arguments: ConformanceSuite.cases)
