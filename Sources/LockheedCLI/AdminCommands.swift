@@ -66,7 +66,11 @@ struct Show: AsyncParsableCommand {
     var format: OutputFormat = .table
 
     func run() async throws {
-        let state = try await withLocker(global) { locker, _ in try await locker.state(of: try LockName.stored(name)) }
+        let (state, warnings) = try await withLocker(global) { locker, _ in
+            let state = try await locker.state(of: try LockName.stored(name))
+            return (state, await (locker as? any LockerDiagnostics)?.storageWarnings() ?? [])
+        }
+        for warning in warnings { Terminal.note("warning: \(warning)") }
         guard let state else {
             Terminal.note("no lock named \"\(name)\"")
             throw ExitCode(ExitStatus.nothingDone)

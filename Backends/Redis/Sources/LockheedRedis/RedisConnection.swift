@@ -34,8 +34,14 @@ final class RedisConnection {
     func connectIfNeeded(nonBlocking: Bool = false) throws(LockheedError) {
         if context != nil { return }
         let host = configuration.host
-        guard let ctx = redisConnectWithTimeout(host, Int32(configuration.port), timeval(configuration.connectTimeout))
-        else { throw .unavailable("cannot allocate a redis context") }
+        // Our own socket, created close-on-exec: a child spawned by another thread at any moment,
+        // even during the connect, never inherits this (soon authenticated) connection.
+        let descriptor = try RedisSocket.connect(
+            host: host, port: configuration.port, timeout: configuration.connectTimeout)
+        guard let ctx = redisConnectFd(descriptor) else {
+            Glibc.close(descriptor)
+            throw .unavailable("cannot allocate a redis context")
+        }
         if ctx.pointee.err != 0 {
             let message = Self.errorString(ctx)
             redisFree(ctx)

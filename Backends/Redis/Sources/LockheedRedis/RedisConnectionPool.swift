@@ -57,6 +57,20 @@ final class RedisConnectionPool: Sendable {
         return try await roundTrip(pooled, bytes, command: arguments.first ?? "")
     }
 
+    /// Sends one command only on a connection that is open and idle now, and only when no
+    /// command waits for one; `nil` (nothing sent) otherwise. For background work that must
+    /// never make a caller's command wait or open a connection.
+    func commandIfIdle(_ arguments: [String]) async throws(LockheedError) -> RedisValue? {
+        let taken = state.withLock { state -> PooledConnection? in
+            guard !state.closed, state.waiters.isEmpty else { return nil }
+            return state.idle.popLast()
+        }
+        guard let pooled = taken else { return nil }
+        defer { checkin(pooled) }
+        guard pooled.connection.withLock({ $0.isConnected }) else { return nil }
+        return try await roundTrip(pooled, RedisCommand.encode(arguments), command: arguments.first ?? "")
+    }
+
     private func roundTrip(
         _ pooled: PooledConnection, _ bytes: [UInt8], command: String
     ) async throws(LockheedError) -> RedisValue {

@@ -1,5 +1,6 @@
 import Foundation
 import LockheedCore
+import Logging
 import Synchronization
 
 /// A ``LockheedCore/Locker`` on a Redis server (5.0 or later) through libhiredis.
@@ -9,7 +10,9 @@ import Synchronization
 /// server's clock. A release publishes on `<prefix>:changed`, which wakes waiters through a
 /// dedicated subscriber connection; polling is only the fallback. When the server is away,
 /// calls fail fast with ``LockheedCore/LockheedError/unavailable(_:)`` and the locker reconnects
-/// by itself on a later call.
+/// by itself on a later call. After its first acquire, a locker checks the server's eviction
+/// policy once, in the background, and logs a warning when the server may evict its keys (see
+/// ``storageWarnings()``).
 ///
 /// ```swift
 /// let locker = try RedisLocker(configuration: RedisConfiguration(host: "10.0.0.5", keyPrefix: "billing"))
@@ -20,12 +23,19 @@ public final class RedisLocker: Locker {
     public let configuration: RedisConfiguration
     let pool: RedisConnectionPool
     let subscriber: RedisSubscriber
+    let logger: Logger
+    /// Where the background check of the eviction policy stands.
+    let storageCheck = Mutex(StorageCheck.pending)
     private let waits = Mutex<[LockName: UInt64]>([:])
 
-    /// Validates `configuration`; no connection is opened until the first call.
-    public init(configuration: RedisConfiguration) throws(LockheedError) {
+    /// Validates `configuration`; no connection is opened until the first call. `logger`
+    /// receives the eviction-policy warning and debug detail; it never sees the password.
+    public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "lockheed.redis"))
+        throws(LockheedError)
+    {
         try configuration.validate()
         self.configuration = configuration
+        self.logger = logger
         pool = RedisConnectionPool(configuration: configuration)
         subscriber = RedisSubscriber(configuration: configuration, channel: configuration.keyPrefix + ":changed")
     }
@@ -59,6 +69,7 @@ public final class RedisLocker: Locker {
                     request.tags.joined(separator: ","), request.resetTags ? "1" : "0", retentionMilliseconds,
                     String(expected), channel, name.rawValue,
                 ])
+            startStorageCheck()
             let items = reply.array ?? []
             switch items.first?.text {
             case "ok": return try Self.lease(holder: request.holder, items, name: name)
@@ -88,7 +99,8 @@ public final class RedisLocker: Locker {
             arguments: [holder, Self.milliseconds(duration), retentionMilliseconds])
         let items = reply.array ?? []
         switch items.first?.text {
-        case "ok": return try Self.lease(holder: holder, items, name: name)
+        case "ok":
+            return try Self.lease(holder: holder, items, name: name)
         case "lost": throw .lost(name, holder: holder)
         default: throw Self.unexpected(reply, name: name)
         }

@@ -15,27 +15,40 @@ struct RedisScript: Sendable {
 ///
 /// A lock is two keys. `<prefix>:lock:<name>` is a hash with the fields `format` (`1`),
 /// `type` (`mutex` or `shared`), `max` (the holder limit), `tags` (comma-separated), `leases`
-/// (one line per lease: `holder acquiredMs expiresMs token`, `-1` for no expiry) and `version`
-/// (raised on every write; forced takeovers and conditional breaks compare it). Its TTL is the
-/// latest lease expiry plus the idle retention, so the keys of abandoned locks vanish by
-/// themselves; a lease without expiry makes it persistent. `<prefix>:fence:<name>` is the fencing
-/// counter (`INCR`), kept without TTL so tokens rise across releases, expiries and key expiry.
+/// (one line per lease: `holder acquiredMs expiresMs token`, `-1` for no expiry), `version`
+/// (raised on every write; forced takeovers and conditional breaks compare it) and `fence` (the
+/// last token granted; absent in hashes written before it existed). Its TTL is the latest lease
+/// expiry plus the idle retention, so the keys of abandoned locks vanish by themselves; a lease
+/// without expiry makes it persistent. `<prefix>:fence:<name>` is the fencing counter, kept
+/// without TTL (every grant's `SET` clears one an operator may have set).
 ///
-/// Every time is the server's (`TIME` inside the script), in milliseconds since 1970.
+/// A grant's token is the largest of: the counter key + 1, the hash's `fence` + 1, every lease's
+/// token + 1, and the server's clock in microseconds. So a lost or rolled-back counter (a restart
+/// without persistence, an eviction, an AOF that missed its last second) restarts above every
+/// token issued before, as long as the server's clock has not stepped back by more than the time
+/// since the last grant: one grant takes far more than a microsecond, so the counter never runs
+/// ahead of the clock.
+///
+/// Every other time is the server's (`TIME` inside the script), in milliseconds since 1970.
 extension RedisScript {
     static let prelude = #"""
-        local function now_ms()
+        local function clock()
           local t = redis.call('TIME')
-          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          local s, us = tonumber(t[1]), tonumber(t[2])
+          return s * 1000 + math.floor(us / 1000), s * 1000000 + us
+        end
+        local function now_ms()
+          local ms = clock()
+          return ms
         end
         local function int(n) return string.format('%d', n) end
         local function load(key)
-          local h = redis.pcall('HMGET', key, 'format', 'type', 'max', 'tags', 'leases', 'version')
+          local h = redis.pcall('HMGET', key, 'format', 'type', 'max', 'tags', 'leases', 'version', 'fence')
           if h.err then
             local kind = redis.call('TYPE', key)['ok']
             return nil, 'LOCKHEED_MALFORMED the key holds a ' .. kind .. ', not a lock hash'
           end
-          if not h[1] and not h[2] and not h[3] and not h[4] and not h[5] and not h[6] then
+          if not h[1] and not h[2] and not h[3] and not h[4] and not h[5] and not h[6] and not h[7] then
             if redis.call('EXISTS', key) == 0 then return nil end
           end
           if h[1] ~= '1' then
@@ -43,16 +56,32 @@ extension RedisScript {
             if f and f > 1 then return nil, 'LOCKHEED_INCOMPATIBLE lock format ' .. h[1] .. ' is newer than 1' end
             return nil, 'LOCKHEED_MALFORMED missing or unknown format field'
           end
-          local st = {kind = h[2], max = tonumber(h[3]), tags = h[4] or '', leases = {}, version = tonumber(h[6])}
-          if (st.kind ~= 'mutex' and st.kind ~= 'shared') or not st.max or st.max < 1 or not st.version then
-            return nil, 'LOCKHEED_MALFORMED bad type, max or version field'
+          local st = {kind = h[2], max = tonumber(h[3]), tags = h[4] or '', leases = {}, version = tonumber(h[6]),
+            fence = tonumber(h[7] or '0')}
+          if (st.kind ~= 'mutex' and st.kind ~= 'shared') or not st.max or st.max < 1 or not st.version
+            or not st.fence then
+            return nil, 'LOCKHEED_MALFORMED bad type, max, version or fence field'
           end
           for line in string.gmatch(h[5] or '', '[^\n]+') do
             local holder, a, e, t = string.match(line, '^(%S+) (%d+) (%-?%d+) (%d+)$')
             if not holder then return nil, 'LOCKHEED_MALFORMED bad lease line' end
             table.insert(st.leases, {holder = holder, a = tonumber(a), e = tonumber(e), t = t})
+            if tonumber(t) > st.fence then st.fence = tonumber(t) end
           end
           return st
+        end
+        local function counter(fkey, st)
+          local c = redis.call('GET', fkey)
+          local top = 0
+          if c then
+            top = tonumber(c)
+            if not top or top < 0 or top ~= math.floor(top) then
+              return nil, 'LOCKHEED_MALFORMED the fencing counter holds no integer'
+            end
+          end
+          if st and st.fence > top then top = st.fence end
+          if top >= 9007199254740991 then return nil, 'LOCKHEED_MALFORMED the fencing counter is beyond 2^53' end
+          return top
         end
         local function active(st, now)
           local out = {}
@@ -75,7 +104,7 @@ extension RedisScript {
           end
           st.version = st.version + 1
           redis.call('HSET', key, 'format', '1', 'type', st.kind, 'max', int(st.max), 'tags', st.tags,
-            'leases', lease_text(st.leases), 'version', int(st.version))
+            'leases', lease_text(st.leases), 'version', int(st.version), 'fence', int(st.fence))
           if forever then
             redis.call('PERSIST', key)
           else
@@ -84,9 +113,9 @@ extension RedisScript {
             redis.call('PEXPIRE', key, int(ttl))
           end
         end
-        local function dump(status, st, now, counter)
+        local function dump(status, st, now, top)
           return {status, int(now), st.kind, int(st.max), st.tags, lease_text(active(st, now)), int(st.version),
-            counter or '0'}
+            int(top)}
         end
 
         """#
@@ -99,10 +128,12 @@ extension RedisScript {
         #"""
         local st, err = load(KEYS[1])
         if err then return redis.error_reply(err) end
-        local now = now_ms()
+        local top, cerr = counter(KEYS[2], st)
+        if cerr then return redis.error_reply(cerr) end
+        local now, us = clock()
         local holder, kind, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
         local dur, expected = tonumber(ARGV[4]), tonumber(ARGV[8])
-        if not st then st = {kind = kind, max = max, tags = '', leases = {}, version = 0} end
+        if not st then st = {kind = kind, max = max, tags = '', leases = {}, version = 0, fence = 0} end
         st.leases = active(st, now)
         local exp = -1
         if dur >= 0 then exp = now + dur end
@@ -122,10 +153,14 @@ extension RedisScript {
             if st.kind == 'shared' and kind == 'shared' then
               if st.max ~= max then conflict = 'mismatch' elseif #st.leases < st.max then conflict = nil end
             end
-            if conflict then return dump(conflict, st, now, redis.call('GET', KEYS[2])) end
+            if conflict then return dump(conflict, st, now, top) end
           end
           if #st.leases == 0 then st.kind, st.max = kind, max end
-          mine = {holder = holder, a = now, e = exp, t = int(redis.call('INCR', KEYS[2]))}
+          local token = top + 1
+          if us > token then token = us end
+          redis.call('SET', KEYS[2], int(token))
+          st.fence = token
+          mine = {holder = holder, a = now, e = exp, t = int(token)}
           table.insert(st.leases, mine)
         end
         if ARGV[6] == '1' then
@@ -212,7 +247,12 @@ extension RedisScript {
           elseif not st then
             table.insert(out, {'none'})
           else
-            table.insert(out, dump('ok', st, now, redis.call('GET', KEYS[i + 1])))
+            local top, cerr = counter(KEYS[i + 1], st)
+            if cerr then
+              table.insert(out, {'malformed', cerr})
+            else
+              table.insert(out, dump('ok', st, now, top))
+            end
           end
         end
         return out

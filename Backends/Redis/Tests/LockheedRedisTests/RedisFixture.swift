@@ -57,11 +57,23 @@ final class RedisFixture: ConformanceFixture {
         _ = try await admin.rawCommand(["HSET", admin.lockKey(name), "leases", "this is not a lease"])
     }
 
+    /// Deletes the counter key and the lock's own record of its last token (its `fence` field),
+    /// as an eviction, a restart without persistence or an operator's `DEL` would lose them.
+    func loseFencingCounter(of name: LockName) async throws {
+        _ = try await admin.rawCommand(["DEL", admin.fenceKey(name)])
+        _ = try await admin.rawCommand(["HDEL", admin.lockKey(name), "fence"])
+    }
+
     func tearDown() async {
         for locker in lockers.withLock({ $0 }) { await locker.shutdown() }
         await admin.shutdown()
     }
 }
+
+/// The tests that start servers of their own (restarted, memory-limited, password-protected),
+/// one suite at a time, so they do not all start at once beside the conformance suite.
+@Suite("Redis on dedicated servers", .serialized)
+struct RedisDedicatedServerTests {}
 
 @Suite("Redis backend conformance")
 struct RedisConformanceTests {

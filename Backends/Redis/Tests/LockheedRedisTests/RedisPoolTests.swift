@@ -77,6 +77,25 @@ struct RedisPoolTests {
         await locker.shutdown()
     }
 
+    @Test("background commands run only on an idle open connection, never opening or waiting for one")
+    func commandIfIdle() async throws {
+        var configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())
+        configuration.poolSize = 1
+        let pool = RedisConnectionPool(configuration: configuration)
+        #expect(try await pool.commandIfIdle(["PING"]) == nil, "no connection yet: nothing sent")
+        #expect(pool.connectionsOpened == 0)
+        #expect(try await pool.command(["PING"]) == .status("PONG"))
+        #expect(try await pool.commandIfIdle(["PING"]) == .status("PONG"))
+        let key = uniquePrefix("idle")
+        let busy = Task { try await pool.command(["BLPOP", key, "1"]) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await pool.commandIfIdle(["PING"]) == nil, "the only connection is busy: nothing sent")
+        _ = try await busy.value
+        #expect(pool.connectionsOpened == 1)
+        await pool.shutdown()
+        #expect(try await pool.commandIfIdle(["PING"]) == nil)
+    }
+
     @Test("after shutdown, commands fail with .unavailable instead of waiting")
     func afterShutdown() async throws {
         let configuration = try await SharedRedisServer.shared.get().configuration(keyPrefix: uniquePrefix())

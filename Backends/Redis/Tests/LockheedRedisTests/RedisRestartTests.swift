@@ -1,6 +1,7 @@
 import Foundation
 import LockheedCore
 import LockheedTestSupport
+import Synchronization
 import Testing
 
 @testable import LockheedRedis
@@ -64,6 +65,7 @@ struct RedisRestartTests {
         let locker = try RedisLocker(configuration: configuration)
         let request = try AcquireRequest(name: LockName("slow"), holder: "a", duration: .seconds(5))
         _ = try await locker.acquire(request)
+        try await settleStorageCheck(of: locker)
         _ = try await admin.rawCommand(["CLIENT", "PAUSE", "1500", "ALL"])
         let started = ContinuousClock.now
         let error = try await lockheedError { try await locker.renew(request.name, holder: "a", duration: .seconds(5)) }
@@ -157,6 +159,15 @@ func connectedClients(port: Int) async throws -> Int {
     let reply = try await probe.rawCommand(["CLIENT", "LIST"])
     await probe.shutdown()
     return (reply.text ?? "").split(separator: "\n").count
+}
+
+/// Waits until `locker`'s background check of the eviction policy (started by its first
+/// acquire) is over, so it holds no connection when a test freezes the server.
+func settleStorageCheck(of locker: RedisLocker) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while locker.storageCheck.withLock({ $0 }) != .done && ContinuousClock.now < deadline {
+        try await Task.sleep(for: .milliseconds(5))
+    }
 }
 
 /// Runs `body`, requires a ``LockheedError`` and returns it.
