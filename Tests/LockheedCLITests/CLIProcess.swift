@@ -131,6 +131,33 @@ final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 
     func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    /// Writes `kubeconfig` here for the API-server double at `server` (its test token; the
+    /// context's namespace `namespace`) and returns its path.
+    func writeKubeconfig(server: String, namespace: String = "default") throws -> String {
+        let path = path("kubeconfig")
+        let text = """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: double
+              cluster:
+                server: \(server)
+            contexts:
+            - name: double
+              context:
+                cluster: double
+                user: tester
+                namespace: \(namespace)
+            current-context: double
+            users:
+            - name: tester
+              user:
+                token: test-token
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
 }
 
 /// Whether process `pid` exists (and is not a zombie of ours).

@@ -98,13 +98,20 @@ import Testing
 
     @Test func commandSeesItsTokenLockAndHolder() async throws {
         let script = "echo \"$LOCKHEED_LOCK $LOCKHEED_HOLDER $LOCKHEED_FENCING_TOKEN\" > \(directory.path("env"))"
-        for expected in ["1", "2"] {
+        var tokens: [UInt64] = []
+        for _ in 0..<2 {
             let run = try await CLIProcess.run(
                 ["exec", "--holder", "env-holder"] + backend + ["env-lock", "--", "sh", "-c", script],
                 in: directory.url)
             #expect(run.status == 0, "\(run.stderr)")
-            #expect(contents("env") == "env-lock env-holder \(expected)\n")
+            let fields = contents("env").split(separator: " ")
+            #expect(fields.prefix(2) == ["env-lock", "env-holder"], "\(contents("env"))")
+            let token = try #require(fields.last.flatMap { UInt64($0.dropLast()) }, "\(contents("env"))")
+            // The token is the one lockheed announces for this grant.
+            #expect(run.stderr.contains("token \(token)"), "\(run.stderr)")
+            tokens.append(token)
         }
+        #expect(tokens[0] < tokens[1], "the second grant's token must be higher: \(tokens)")
     }
 
     /// The descriptors open in a command run under `backendArguments`: `ls -l /proc/self/fd`,

@@ -22,21 +22,7 @@ struct FailingBackendTests {
         double.createNamespace("failing")
         double.inject(.status(503, retryAfterSeconds: nil), on: .any, times: 100_000)
         let directory = try TemporaryDirectory()
-        let kubeconfig = directory.path("kubeconfig")
-        try """
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: double
-          cluster: {server: "\(double.baseURL)"}
-        contexts:
-        - name: double
-          context: {cluster: double, user: tester, namespace: failing}
-        current-context: double
-        users:
-        - name: tester
-          user: {token: test-token}
-        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        let kubeconfig = try directory.writeKubeconfig(server: double.baseURL, namespace: "failing")
         let locker = try BackendConfiguration(url: "kubernetes://failing?kubeconfig=\(kubeconfig)").makeLocker()
         try await expectBounded(locker)
         await locker.shutdown()

@@ -12,31 +12,6 @@ import Testing
 
     init() throws { directory = try TemporaryDirectory() }
 
-    private func kubeconfig(server: String, namespace: String) throws -> String {
-        let path = directory.path("kubeconfig")
-        let text = """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: double
-              cluster:
-                server: \(server)
-            contexts:
-            - name: double
-              context:
-                cluster: double
-                user: tester
-                namespace: default
-            current-context: double
-            users:
-            - name: tester
-              user:
-                token: test-token
-            """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test func execAndListThroughAKubeconfig() async throws {
         let server = try await KubernetesAPIServerDouble.start()
         do { try await flow(on: server) } catch {
@@ -48,7 +23,7 @@ import Testing
 
     private func flow(on server: KubernetesAPIServerDouble) async throws {
         server.createNamespace("team-a")
-        let config = try kubeconfig(server: server.baseURL, namespace: "team-a")
+        let config = try directory.writeKubeconfig(server: server.baseURL)
         let backend = ["--backend", "kubernetes://team-a?kubeconfig=\(config)&prefix=cli"]
         let started = directory.path("started")
         let holder = try CLIProcess.start(

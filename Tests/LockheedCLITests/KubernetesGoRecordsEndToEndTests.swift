@@ -9,26 +9,7 @@ import Testing
     init() throws { directory = try TemporaryDirectory() }
 
     private func backend(_ server: KubernetesAPIServerDouble) throws -> [String] {
-        let path = directory.path("kubeconfig")
-        let text = """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: double
-              cluster:
-                server: \(server.baseURL)
-            contexts:
-            - name: double
-              context:
-                cluster: double
-                user: tester
-            current-context: double
-            users:
-            - name: tester
-              user:
-                token: test-token
-            """
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let path = try directory.writeKubeconfig(server: server.baseURL)
         return ["--backend", "kubernetes://go-fleet?kubeconfig=\(path)"]
     }
 

@@ -1,5 +1,6 @@
 import LockheedConformance
 import LockheedCore
+import LockheedTestSupport
 import Synchronization
 import Testing
 
@@ -28,6 +29,7 @@ func uniquePrefix(_ label: String = "t") -> String {
 final class RedisFixture: ConformanceFixture {
     let configuration: RedisConfiguration
     private let lockers = Mutex<[RedisLocker]>([])
+    private let proxies = Mutex<[FaultProxy]>([])
     private let admin: RedisLocker
 
     init(configuration: RedisConfiguration? = nil) async throws {
@@ -44,6 +46,20 @@ final class RedisFixture: ConformanceFixture {
         let locker = try RedisLocker(configuration: configuration)
         lockers.withLock { $0.append(locker) }
         return locker
+    }
+
+    /// A client connected through a ``FaultProxy``: freezing it stops its bytes both ways, so a
+    /// command already written waits for a reply that does not come (the command timeout is
+    /// longer than the lease the conformance case holds).
+    func makeFreezableClient() async throws -> FreezableClient {
+        let proxy = try FaultProxy(forwardingTo: configuration.port)
+        var viaProxy = configuration
+        viaProxy.port = proxy.port
+        viaProxy.commandTimeout = .seconds(10)
+        let locker = try RedisLocker(configuration: viaProxy)
+        lockers.withLock { $0.append(locker) }
+        proxies.withLock { $0.append(proxy) }
+        return FreezableClient(locker: locker, freeze: { proxy.freeze() }, thaw: { proxy.resume() })
     }
 
     func expireLeases(of name: LockName) async throws { try await admin.expireLeasesNow(of: name) }
@@ -67,6 +83,7 @@ final class RedisFixture: ConformanceFixture {
     func tearDown() async {
         for locker in lockers.withLock({ $0 }) { await locker.shutdown() }
         await admin.shutdown()
+        for proxy in proxies.withLock({ $0 }) { proxy.stop() }
     }
 }
 
