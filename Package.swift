@@ -24,7 +24,10 @@ let package = Package(
         .library(name: "Lockheed", targets: ["Lockheed"]),
         .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
         .library(name: "LockheedTestSupport", targets: ["LockheedTestSupport"]),
-        .library(name: "KubernetesAPIDouble", targets: ["KubernetesAPIDouble"]),
+        // Testing products (Hummingbird's style): the Kubernetes API-server double for users' own
+        // tests, and a throwaway redis-server.
+        .library(name: "LockheedKubernetesTesting", targets: ["KubernetesAPIDouble"]),
+        .library(name: "LockheedRedisTesting", targets: ["LockheedRedisTesting"]),
         .executable(name: "lockheed", targets: ["LockheedCLI"]),
     ],
     dependencies: [
@@ -105,8 +108,14 @@ let package = Package(
         ),
         .target(
             name: "LockheedRedis",
-            dependencies: ["LockheedCore", "CHiredis", "LockheedTestSupport", log],
+            dependencies: ["LockheedCore", "CHiredis", log],
             path: "Backends/Redis/Sources/LockheedRedis",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "LockheedRedisTesting",
+            dependencies: ["LockheedRedis", "LockheedCore", "CHiredis", "LockheedTestSupport"],
+            path: "Backends/Redis/Sources/LockheedRedisTesting",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -117,7 +126,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LockheedRedisTests",
-            dependencies: ["LockheedRedis", "LockheedConformance", "LockheedTestSupport", "RedisContender"],
+            dependencies: [
+                "LockheedRedis", "LockheedRedisTesting", "LockheedConformance", "LockheedTestSupport", "RedisContender",
+            ],
             path: "Backends/Redis/Tests/LockheedRedisTests",
             swiftSettings: strict
         ),
@@ -178,7 +189,8 @@ let package = Package(
         .testTarget(
             name: "LockheedCLITests",
             dependencies: [
-                "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "KubernetesAPIDouble",
+                "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "LockheedRedisTesting",
+                "KubernetesAPIDouble",
                 "LockheedCLI",
             ],
             swiftSettings: strict

@@ -42,6 +42,7 @@ let package = Package(
             [
                 .product(name: "LockheedCore", package: lockheed),
                 .product(name: "LockheedRedis", package: lockheed),
+                .product(name: "LockheedRedisTesting", package: lockheed),
                 .product(name: "LockheedConformance", package: lockheed),
                 .product(name: "LockheedTestSupport", package: lockheed),
             ]),
@@ -50,7 +51,7 @@ let package = Package(
             [
                 .product(name: "LockheedCore", package: lockheed),
                 .product(name: "LockheedKubernetes", package: lockheed),
-                .product(name: "KubernetesAPIDouble", package: lockheed),
+                .product(name: "LockheedKubernetesTesting", package: lockheed),
             ]),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import KubernetesAPIDouble
 import Lockheed
 import LockheedRedis
+import LockheedRedisTesting
 import LockheedTestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import LockheedRedis
+import LockheedRedisTesting
 import LockheedTestSupport
 import Testing
 

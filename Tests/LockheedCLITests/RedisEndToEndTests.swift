@@ -1,6 +1,7 @@
 import Foundation
 import LockheedConformance
 import LockheedRedis
+import LockheedRedisTesting
 import LockheedTestSupport
 import Testing
 

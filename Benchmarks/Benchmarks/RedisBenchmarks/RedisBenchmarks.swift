@@ -3,6 +3,7 @@ import Foundation
 import LockheedConformance
 import LockheedCore
 import LockheedRedis
+import LockheedRedisTesting
 import LockheedTestSupport
 
 // Redis backend benchmarks. One server for the run: the one on LOCKHEED_REDIS_PORT, or a

@@ -46,10 +46,10 @@ public final class MemoryLockStore: Sendable {
         try await notifier.wait(for: name, since: since, timeout: timeout)
     }
 
-    // MARK: Fault injection for tests
+    // MARK: Fault injection for tests (`@_spi(Testing) import LockheedMemory`)
 
     /// Makes every lease of `name` expire now, as if its holders had stopped renewing.
-    public func expireLeases(of name: LockName) {
+    @_spi(Testing) public func expireLeases(of name: LockName) {
         let date = now()
         _ = try? modify(name) { state, _ in
             guard var current = state else { return }
@@ -59,17 +59,17 @@ public final class MemoryLockStore: Sendable {
     }
 
     /// Deletes the stored state of `name` entirely, fencing counter included.
-    public func deleteLock(_ name: LockName) {
+    @_spi(Testing) public func deleteLock(_ name: LockName) {
         _ = try? modify(name) { state, _ in state = nil }
     }
 
     /// Replaces the stored state of `name`, as an out-of-band writer would.
-    public func replaceState(of name: LockName, with newState: LockState?) {
+    @_spi(Testing) public func replaceState(of name: LockName, with newState: LockState?) {
         _ = try? modify(name) { state, _ in state = newState }
     }
 
     /// The raw stored state of `name`, expired leases included.
-    public func rawState(of name: LockName) -> LockState? {
+    @_spi(Testing) public func rawState(of name: LockName) -> LockState? {
         locks.withLock { $0[name] }
     }
 }

@@ -1,6 +1,6 @@
 import LockheedConformance
 import LockheedCore
-import LockheedMemory
+@_spi(Testing) import LockheedMemory
 import Testing
 
 /// The in-memory store as a conformance fixture: a fresh store per test.

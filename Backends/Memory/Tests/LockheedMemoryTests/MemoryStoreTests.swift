@@ -1,6 +1,6 @@
 import Foundation
 import LockheedCore
-import LockheedMemory
+@_spi(Testing) import LockheedMemory
 import Testing
 
 @Suite("Memory store")

@@ -11,3 +11,11 @@ extension RedisLocker {
         _ = try await evaluate(.expireLeases, name: name, keys: [lockKey(name)], arguments: [retentionMilliseconds])
     }
 }
+
+extension RedisLocker {
+    /// The server's `INFO server` section (for test servers telling their own process apart).
+    @_spi(Testing)
+    public func serverInfo() async throws(LockheedError) -> String {
+        try await pool.command(["INFO", "server"]).text ?? ""
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LockheedCore
+import LockheedRedisTesting
 import LockheedTestSupport
 import Testing
 

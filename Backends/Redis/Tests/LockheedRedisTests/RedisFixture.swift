@@ -1,5 +1,6 @@
 import LockheedConformance
 import LockheedCore
+import LockheedRedisTesting
 import LockheedTestSupport
 import Synchronization
 import Testing

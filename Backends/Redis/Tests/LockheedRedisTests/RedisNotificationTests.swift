@@ -1,6 +1,7 @@
 import Foundation
 import LockheedConformance
 import LockheedCore
+import LockheedRedisTesting
 import LockheedTestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import LockheedConformance
 import LockheedCore
+import LockheedRedisTesting
 import Testing
 
 @testable import LockheedRedis

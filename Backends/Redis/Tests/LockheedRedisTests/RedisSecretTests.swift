@@ -1,5 +1,6 @@
 import Foundation
 import LockheedCore
+import LockheedRedisTesting
 import Testing
 
 @testable import LockheedRedis

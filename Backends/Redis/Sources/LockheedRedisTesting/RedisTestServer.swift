@@ -2,6 +2,7 @@ import CHiredis
 import Foundation
 import Glibc
 import LockheedCore
+@_spi(Testing) import LockheedRedis
 import LockheedTestSupport
 
 /// Test support: a throwaway `redis-server` on a free loopback port, without persistence, in
@@ -118,9 +119,9 @@ public struct RedisTestServer: Sendable {
             configuration.password = extraArguments[index + 1]
         }
         configuration.poolSize = 1
-        let pool = RedisConnectionPool(configuration: configuration)
-        let reply = try? await pool.command(["INFO", "server"])
-        await pool.shutdown()
-        return reply?.text?.contains("process_id:\(pid)\r\n") ?? false
+        guard let locker = try? RedisLocker(configuration: configuration) else { return false }
+        let info = try? await locker.serverInfo()
+        await locker.shutdown()
+        return info?.contains("process_id:\(pid)\r\n") ?? false
     }
 }
