@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Wakes in-process waiters when a lock changes. Backends use it to make
-/// ``Locker/waitForChange(of:timeout:)`` return early after a local release.
+/// ``Locker/waitForChange(of:since:timeout:)`` return early after a local release.
 public final class ChangeNotifier: Sendable {
     private enum Slot {
         case waiting(CheckedContinuation<Void, Never>)

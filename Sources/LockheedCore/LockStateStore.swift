@@ -113,11 +113,6 @@ public struct StateStoreLocker<Store: LockStateStore>: Locker {
             .sorted { $0.name < $1.name }
     }
 
-    /// Returns when `name` may have changed, or after `timeout`.
-    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
-        try await store.waitForChange(of: name, since: .now, timeout: timeout)
-    }
-
     /// Returns at once if `name` changed after `since`, else when it changes or after `timeout`.
     public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
         async throws(LockheedError)

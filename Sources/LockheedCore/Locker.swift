@@ -32,15 +32,13 @@ public protocol Locker: Sendable {
     /// Every lock this locker can see, with expired leases left out, filtered by `condition`.
     func list(matching condition: Condition?) async throws(LockheedError) -> [LockState]
 
-    /// Returns when `name` may have changed (a release, an expiry, a takeover) or after
-    /// `timeout`, whichever comes first. Throws ``LockheedError/cancelled`` on cancellation.
+    /// Returns when `name` may have changed after `since` (a release, an expiry, a takeover),
+    /// at once if it already did, or after `timeout`, whichever comes first. Throws
+    /// ``LockheedError/cancelled`` on cancellation.
     ///
-    /// Backends that cannot observe changes use the default, which just sleeps.
-    func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError)
-
-    /// Like ``waitForChange(of:timeout:)``, but returns at once if this locker saw `name` change
-    /// after `since` (when the caller's refused attempt began), so a release that lands between
-    /// the refusal and the wait is not missed. The default ignores `since`.
+    /// `since` is when the caller's refused attempt began, so a release that lands between the
+    /// refusal and the wait is not missed. Backends that cannot observe changes use the
+    /// default, which just sleeps.
     func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
         async throws(LockheedError)
 
@@ -51,15 +49,15 @@ public protocol Locker: Sendable {
 
 extension Locker {
     /// Sleeps for `timeout`: the polling fallback for backends without change notification.
-    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
-        try await sleepCancellable(for: timeout)
-    }
-
-    /// Waits without `since`: right for backends that poll or cannot record change times.
     public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
         async throws(LockheedError)
     {
-        try await waitForChange(of: name, timeout: timeout)
+        try await sleepCancellable(for: timeout)
+    }
+
+    /// Returns when `name` changes from now on, or after `timeout`.
+    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
+        try await waitForChange(of: name, since: .now, timeout: timeout)
     }
 
     /// Nothing to close by default.
@@ -78,7 +76,7 @@ public struct LockerCapabilities: OptionSet, Sendable, Hashable {
 
     /// Shared locks (several holders up to a limit).
     public static let sharedLocks = LockerCapabilities(rawValue: 1 << 0)
-    /// ``Locker/waitForChange(of:timeout:)`` returns early when the lock changes.
+    /// ``Locker/waitForChange(of:since:timeout:)`` returns early when the lock changes.
     public static let changeNotification = LockerCapabilities(rawValue: 1 << 1)
     /// Changes made by other processes or machines are visible (not a single-process store).
     public static let crossProcess = LockerCapabilities(rawValue: 1 << 2)

@@ -3,7 +3,7 @@ import Foundation
 /// How ``Lock/acquire()`` retries a busy lock: attempts, backoff with jitter, and an overall
 /// deadline. Task cancellation always ends the wait.
 ///
-/// Between attempts the lock waits with ``Locker/waitForChange(of:timeout:)``, so backends that
+/// Between attempts the lock waits with ``Locker/waitForChange(of:since:timeout:)``, so backends that
 /// notify hand the lock over as soon as it is released.
 public struct RetryPolicy: Sendable, Hashable {
     /// The most attempts, the first included; `nil` for no limit (bounded by `deadline`, if any).

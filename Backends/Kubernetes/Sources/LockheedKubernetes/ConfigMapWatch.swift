@@ -9,14 +9,17 @@ extension KubernetesLocker {
     /// Returns when the lock's ConfigMap changes (a watch on that one object, resumed from the
     /// last seen resourceVersion, re-listed after 410 Gone), when a lease in it reaches its expiry
     /// (expiry writes nothing, so no event would come), when this locker changes it, or after
-    /// `timeout`. Polls every ``KubernetesConfiguration/pollInterval`` when watching fails.
-    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
+    /// `timeout`; at once when this locker changed it after `since`. Polls every
+    /// ``KubernetesConfiguration/pollInterval`` when watching fails.
+    public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
+    {
         let start = ContinuousClock.now
         let until = nextExpiry(of: name).map { min(start + timeout, $0) } ?? start + timeout
         let remaining = until - ContinuousClock.now
         guard remaining > .zero else { return }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await self.notifier.wait(for: name, timeout: remaining) }
+            group.addTask { try? await self.notifier.wait(for: name, since: since, timeout: remaining) }
             group.addTask { await self.watchForChange(of: name, until: until) }
             await group.next()
             group.cancelAll()

@@ -22,7 +22,7 @@ public struct KubernetesConfiguration: Sendable {
     public var maxAttempts: Int = 5
     /// How many times a write is retried after a 409 Conflict from another writer.
     public var maxConflictRetries: Int = 8
-    /// How often ``KubernetesLocker/waitForChange(of:timeout:)`` polls when watching fails.
+    /// How often ``KubernetesLocker/waitForChange(of:since:timeout:)`` polls when watching fails.
     public var pollInterval: Duration = .seconds(2)
     /// The longest a single watch request stays open.
     public var watchTimeout: Duration = .seconds(290)

@@ -26,7 +26,6 @@ public final class RedisLocker: Locker {
     let logger: Logger
     /// Where the background check of the eviction policy stands.
     let storageCheck = Mutex(StorageCheck.pending)
-    private let waits = Mutex<[LockName: UInt64]>([:])
 
     /// Validates `configuration`; no connection is opened until the first call. `logger`
     /// receives the eviction-policy warning and debug detail; it never sees the password.
@@ -58,7 +57,6 @@ public final class RedisLocker: Locker {
     /// Grants or refreshes a lease in one script; a forced takeover adds one guarded script.
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
         let name = request.name
-        let generation = subscriber.generation(of: name)
         let (kind, max) = Self.encode(request.type)
         var expected: Int64 = -1
         for _ in 0..<16 {
@@ -80,7 +78,6 @@ public final class RedisLocker: Locker {
                     expected = version
                     continue
                 }
-                waits.withLock { $0[name] = generation }
                 subscriber.start()  // so a retry's wait is likely subscribed before the release
                 if items.first?.text == "mismatch" {
                     throw .typeMismatch(name, existing: state.type, requested: request.type)
@@ -187,9 +184,11 @@ public final class RedisLocker: Locker {
         return states
     }
 
-    /// Returns on a release or takeover message about `name`, or after `timeout`.
-    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
-        let since = waits.withLock { $0.removeValue(forKey: name) }
+    /// Returns on a release or takeover message about `name` received after `since` (at once if
+    /// one already was), or after `timeout`.
+    public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
+    {
         try await subscriber.wait(for: name, since: since, timeout: timeout)
     }
 

@@ -11,9 +11,6 @@ final class RedisSubscriber: Sendable {
         var closed = false
         var running = false
         var connected = false
-        /// Messages seen per bucket of lock names; a waiter compares it to close the gap
-        /// between a refused acquire and the start of its wait.
-        var generations = [UInt64](repeating: 0, count: 256)
     }
 
     private let configuration: RedisConfiguration
@@ -43,17 +40,11 @@ final class RedisSubscriber: Sendable {
         thread.start()
     }
 
-    /// The message count of `name`'s bucket.
-    func generation(of name: LockName) -> UInt64 {
-        state.withLock { $0.generations[Self.bucket(name)] }
-    }
-
     /// Waits for a release message about `name`, for at most `timeout`. Returns at once when a
-    /// message arrived since `generation` was read.
-    func wait(for name: LockName, since generation: UInt64?, timeout: Duration) async throws(LockheedError) {
+    /// message about it (or a lost subscription, which may have missed one) came after `since`.
+    func wait(for name: LockName, since: ContinuousClock.Instant, timeout: Duration) async throws(LockheedError) {
         start()
-        if let generation, self.generation(of: name) != generation { return }
-        try await notifier.wait(for: name, timeout: timeout)
+        try await notifier.wait(for: name, since: since, timeout: timeout)
     }
 
     /// Stops the thread (within a poll interval) and closes its connection.
@@ -64,12 +55,6 @@ final class RedisSubscriber: Sendable {
         while state.withLock({ $0.running }) && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
-    }
-
-    private static func bucket(_ name: LockName) -> Int {
-        var hasher = Hasher()
-        hasher.combine(name)
-        return Int(UInt(bitPattern: hasher.finalize()) % 256)
     }
 
     private func listen() {
@@ -109,7 +94,6 @@ final class RedisSubscriber: Sendable {
         guard let items = reply.array, items.count == 3, items[0].text == "message",
             let payload = items[2].text, let name = try? LockName(payload)
         else { return }
-        state.withLock { $0.generations[Self.bucket(name)] &+= 1 }
         notifier.notify(name)
     }
 }

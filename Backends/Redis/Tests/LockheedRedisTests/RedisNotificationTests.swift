@@ -40,6 +40,7 @@ struct RedisNotificationTests {
         waiter.subscriber.start()
         #expect(await eventually { waiter.subscriber.isConnected })
         _ = try await holder.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
+        let attempted = ContinuousClock.now
         #expect(
             try await lockheedError {
                 try await waiter.acquire(try AcquireRequest(name: name, holder: "b", duration: .seconds(30)))
@@ -47,7 +48,7 @@ struct RedisNotificationTests {
         #expect(try await holder.release(name, holder: "a"))
         try await Task.sleep(for: .milliseconds(200))
         let started = ContinuousClock.now
-        try await waiter.waitForChange(of: name, timeout: .seconds(10))
+        try await waiter.waitForChange(of: name, since: attempted, timeout: .seconds(10))
         #expect(ContinuousClock.now - started < .seconds(1))
         await fixture.tearDown()
     }

@@ -133,14 +133,9 @@ public final class SQLiteLocker: Locker {
         }
     }
 
-    /// Returns when a locker of this process changes `name`, or after `timeout`: changes made by
-    /// other processes are found by the caller's next poll.
-    public func waitForChange(of name: LockName, timeout: Duration) async throws(LockheedError) {
-        try await notifier.wait(for: name, timeout: timeout)
-    }
-
-    /// Returns at once if a locker of this process changed `name` after `since`, else as
-    /// ``waitForChange(of:timeout:)``.
+    /// Returns at once if a locker of this process changed `name` after `since`, else when one
+    /// does, or after `timeout`: changes made by other processes are found by the caller's next
+    /// poll.
     public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
         async throws(LockheedError)
     {
