@@ -14,8 +14,9 @@ func request(
         name: lock, holder: holder, type: type, duration: duration, tags: tags, resetTags: resetTags, force: force)
 }
 
-/// Runs `body`, requires it to throw a ``LockheedError`` and returns it.
-func lockheedError<T>(
+/// Runs `body`, requires it to throw a ``LockheedError`` and returns it (recording an issue
+/// otherwise). For cases and backends' own tests.
+public func lockheedError<T>(
     sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> T
 ) async throws -> LockheedError {
     do {
@@ -47,9 +48,11 @@ func twoLockers(_ fixture: any ConformanceFixture) async throws -> (any Locker, 
     (try await fixture.makeLocker(), try await fixture.makeLocker())
 }
 
-/// Waits until `condition` holds or `timeout` passes; returns whether it held.
-func eventually(
-    within timeout: Duration, every step: Duration = .milliseconds(20), _ condition: () async throws -> Bool
+/// Waits until `condition` holds or `timeout` passes; returns whether it held. For cases and
+/// backends' own tests.
+public func eventually(
+    within timeout: Duration = .seconds(5), every step: Duration = .milliseconds(20),
+    _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 import LockheedRedisTesting
 import LockheedTestSupport
@@ -169,17 +170,6 @@ func settleStorageCheck(of locker: RedisLocker) async throws {
     while locker.storageCheck.withLock({ $0 }) != .done && ContinuousClock.now < deadline {
         try await Task.sleep(for: .milliseconds(5))
     }
-}
-
-/// Runs `body`, requires a ``LockheedError`` and returns it.
-func lockheedError<T>(_ body: () async throws -> T) async throws -> LockheedError {
-    do {
-        _ = try await body()
-    } catch let error as LockheedError {
-        return error
-    }
-    Issue.record("expected an error, the call succeeded")
-    throw LockheedError.backend("expected an error")
 }
 
 extension LockheedError {
