@@ -20,14 +20,23 @@ extension SQLiteBackendTests {
             }
         }
 
-        @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
-        func fullDiskIsUnavailableAndRecoversWhenThereIsRoom() async throws {
+        /// A new 2 MiB tmpfs mounted on a temporary directory.
+        static func smallTmpfs() throws -> String {
             let directory = try makeTemporaryDirectory()
             try TestMounts.mountTmpfs(at: directory, bytes: 2 << 20)
-            defer {
-                TestMounts.unmount(directory)
-                try? FileManager.default.removeItem(atPath: directory)
-            }
+            return directory
+        }
+
+        /// Unmounts and removes a directory made by ``smallTmpfs()``.
+        static func remove(_ directory: String) {
+            TestMounts.unmount(directory)
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+
+        @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
+        func fullDiskIsUnavailableAndRecoversWhenThereIsRoom() async throws {
+            let directory = try Self.smallTmpfs()
+            defer { Self.remove(directory) }
             let locker = try SQLiteLocker(path: directory + "/locks.db")
             let job = try LockName("job")
             let other = try LockName("other")
@@ -60,12 +69,8 @@ extension SQLiteBackendTests {
         /// Opening checks the free space (statvfs) and warns below what SQLite's own files need.
         @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
         func littleFreeSpaceIsReportedWhenOpening() async throws {
-            let directory = try makeTemporaryDirectory()
-            try TestMounts.mountTmpfs(at: directory, bytes: 2 << 20)
-            defer {
-                TestMounts.unmount(directory)
-                try? FileManager.default.removeItem(atPath: directory)
-            }
+            let directory = try Self.smallTmpfs()
+            defer { Self.remove(directory) }
             let path = directory + "/locks.db"
             let warning = try #require(SQLiteFileAccess.lowSpaceWarning(for: path))
             #expect(warning.contains(directory) && warning.contains("bytes free"), "\(warning)")
@@ -81,12 +86,8 @@ extension SQLiteBackendTests {
         /// mean retrying a full disk for a minute.
         @Test(.enabled(if: TestMounts.available, "mounting needs CAP_SYS_ADMIN"))
         func lockWaitingForTheLockGivesUpOnAFullDiskAfterTheBackendTimeout() async throws {
-            let directory = try makeTemporaryDirectory()
-            try TestMounts.mountTmpfs(at: directory, bytes: 2 << 20)
-            defer {
-                TestMounts.unmount(directory)
-                try? FileManager.default.removeItem(atPath: directory)
-            }
+            let directory = try Self.smallTmpfs()
+            defer { Self.remove(directory) }
             let locker = try SQLiteLocker(path: directory + "/locks.db")
             try Self.fill(directory + "/filler")
             let lock = try Lock(LockName("job"), locker: locker).retry(.wait(upTo: .seconds(60)))
