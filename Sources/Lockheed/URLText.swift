@@ -54,16 +54,95 @@ enum URLText {
         }
     }
 
-    /// `text` with any `user:password@` part of an authority replaced, for error messages about
-    /// input that did not parse.
+    /// The index of the `:` ending a URL's scheme (`ALPHA *(ALPHA / DIGIT / "+" / "-" / ".")`),
+    /// or `nil` when `text` does not start with one.
+    static func schemeEnd(in text: some StringProtocol) -> String.Index? {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return nil }
+        let scheme = text[..<colon].unicodeScalars
+        guard let first = scheme.first, first.isASCII, first.properties.isAlphabetic,
+            scheme.allSatisfy({
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "+-.".unicodeScalars.contains($0))
+            })
+        else { return nil }
+        return colon
+    }
+
+    /// In the text after `//`, the `@` ending the user part: the last `@` whose user name (the
+    /// text before the first `:`) holds no `/`, `?` or `#`. Taking the last one lets a password
+    /// hold `@`, and anything after the user name's `:` belongs to the password, `/ ? # @`
+    /// included; a user name cannot hold `/ ? #`, which keeps `?context=admin@prod` a parameter
+    /// when there is no user part.
+    static func userInfoEnd(in afterSlashes: Substring) -> Substring.Index? {
+        var end = afterSlashes.endIndex
+        while let at = afterSlashes[..<end].lastIndex(of: "@") {
+            let user = afterSlashes[..<at].prefix { $0 != ":" }
+            if !user.contains(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { return at }
+            end = at
+        }
+        return nil
+    }
+
+    /// Parameter names that carry secrets; their values are never printed.
+    static func isSecretParameter(_ key: some StringProtocol) -> Bool {
+        let name = (unescape(Substring(key)) ?? String(key)).lowercased()
+        return ["password", "pass", "passwd", "pwd", "secret", "token", "auth"].contains(name)
+    }
+
+    /// In query text (after the `?`), where the first parameter named like a secret starts: a
+    /// key at the start, after `&`, or after a further `?` (which a value could hold).
+    static func secretParameterStart(in query: Substring) -> Substring.Index? {
+        var start = query.startIndex
+        while true {
+            let end = query[start...].firstIndex { $0 == "&" || $0 == "?" } ?? query.endIndex
+            if isSecretParameter(query[start..<end].prefix { $0 != "=" }) { return start }
+            guard end < query.endIndex else { return nil }
+            start = query.index(after: end)
+        }
+    }
+
+    /// `text` (a backend URL, valid or not) safe to print: any password is replaced by `***`.
+    ///
+    /// More cautious than the parser, so that a password never shows whatever the input: after
+    /// `scheme://`, everything from the first `:` to the *last* `@` is hidden (and all of it when
+    /// the user name part holds `/ ? #`); without `//`, everything before the last `@`; and from
+    /// a secret parameter (`password=`…) on, the rest of the text.
     static func redacted(_ text: String) -> String {
-        guard let schemeEnd = text.range(of: "://") else { return text }
-        let afterScheme = text[schemeEnd.upperBound...]
-        let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterScheme.endIndex
-        let authority = afterScheme[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return text }
-        let userInfo = authority[..<at]
-        let shown = userInfo.contains(":") ? String(userInfo.prefix { $0 != ":" }) + ":***" : String(userInfo)
-        return String(text[..<schemeEnd.upperBound]) + shown + String(text[at...])
+        var shown = ""
+        var rest = Substring(text)
+        var hasSlashes = false
+        if let colon = schemeEnd(in: text) {
+            shown = String(text[...colon])
+            rest = text[text.index(after: colon)...]
+            if rest.hasPrefix("//") {
+                shown += "//"
+                rest = rest.dropFirst(2)
+                hasSlashes = true
+            }
+        }
+        if let at = rest.lastIndex(of: "@") {
+            let userInfo = rest[..<at]
+            let user = userInfo.prefix { $0 != ":" }
+            let cleanUser = !user.contains { $0 == "/" || $0 == "?" || $0 == "#" }
+            if hasSlashes && cleanUser && user.endIndex == userInfo.endIndex {
+                shown += userInfo  // a user name alone: no password in it
+            } else if hasSlashes && cleanUser {
+                shown += user + ":***"
+            } else {
+                shown += "***"
+            }
+            shown += "@"
+            // A secret parameter before the `@` (`?password=a@b`) runs on through it.
+            if let question = rest.firstIndex(of: "?"), question < at,
+                let secret = secretParameterStart(in: rest[rest.index(after: question)...]), secret < at
+            {
+                return shown + "***"
+            }
+            rest = rest[rest.index(after: at)...]
+        }
+        guard let question = rest.firstIndex(of: "?") else { return shown + rest }
+        let query = rest[rest.index(after: question)...]
+        guard let secret = secretParameterStart(in: query) else { return shown + rest }
+        return shown + rest[..<secret] + query[secret...].prefix { $0 != "=" && $0 != "&" } + "=***"
     }
 }
