@@ -52,7 +52,7 @@ extension BackendConfiguration {
         try url.refuseUserInfo(example: example)
         if let host = url.host, !host.isEmpty {
             throw url.error(
-                "sqlite URLs have no host (\"\(host)\"); write an absolute path after three slashes",
+                "sqlite URLs have no host (\(url.quote(host))); write an absolute path after three slashes",
                 example: example)
         }
         if !url.path.isEmpty {
@@ -73,7 +73,7 @@ extension BackendConfiguration {
                 parts.busyTimeout = try url.duration(value, key: key, example: example, atMost: .seconds(3600))
             case "synchronous":
                 guard let mode = SQLiteURLParts.Synchronous(rawValue: value.lowercased()) else {
-                    throw url.error("synchronous must be normal or full, not \"\(value)\"", example: example)
+                    throw url.error("synchronous must be normal or full, not \(url.quote(value))", example: example)
                 }
                 parts.synchronous = mode
             default: throw url.unknownParameter(key, valid: ["busy_timeout", "synchronous"], example: example)
@@ -110,7 +110,7 @@ extension BackendConfiguration {
         }
         if let username = parts.username, parts.password == nil {
             throw url.error(
-                "user \"\(username)\" has no password: put it in the URL or in \(redisPasswordVariable)",
+                "user \(url.quote(username)) has no password: put it in the URL or in \(redisPasswordVariable)",
                 example: example)
         }
         if hostPort.hasPrefix("[") {
@@ -130,7 +130,8 @@ extension BackendConfiguration {
         if hostPort.hasPrefix(":") {
             let portText = hostPort.dropFirst()
             guard let port = Int(portText), (1...65535).contains(port) else {
-                throw url.error("the port must be a number from 1 to 65535, not \"\(portText)\"", example: example)
+                throw url.error(
+                    "the port must be a number from 1 to 65535, not \(url.quote(portText))", example: example)
             }
             parts.port = port
         }
@@ -179,7 +180,8 @@ extension BackendConfiguration {
                 parts.namespace = namespace
                 return try kubernetesQuery(url, into: parts, example: example)
             }
-            throw url.error("namespace \"\(namespace)\" is not a valid namespace name: it \(problem)", example: example)
+            throw url.error(
+                "namespace \(url.quote(namespace)) is not a valid namespace name: it \(problem)", example: example)
         }
         if !url.path.isEmpty && url.path != "/" {
             throw url.error("the namespace goes after two slashes, not in a path", example: example)
@@ -195,7 +197,7 @@ extension BackendConfiguration {
             throw url.error("a kubernetes URL has no path after the namespace", example: example)
         }
         for (key, value) in url.query {
-            guard !value.isEmpty else { throw url.error("\(key) must not be empty", example: example) }
+            guard !value.isEmpty else { throw url.error("\(url.quote(key)) must not be empty", example: example) }
             switch key {
             case "kubeconfig": parts.kubeconfig = value
             case "context": parts.context = value
@@ -226,9 +228,10 @@ struct BackendURL {
     init(_ text: String) throws(LockheedError) {
         original = text
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let shown = URLText.redacted(trimmed)
         guard let colon = URLText.schemeEnd(in: trimmed) else {
             throw Self.error(
-                trimmed.isEmpty ? "the backend URL is empty" : "\"\(URLText.redacted(trimmed))\" has no scheme",
+                trimmed.isEmpty ? "the backend URL is empty" : "\"\(shown)\" has no scheme",
                 example: nil)
         }
         scheme = trimmed[..<colon].lowercased()
@@ -239,7 +242,7 @@ struct BackendURL {
             URLText.secretParameterStart(in: rest[rest.index(after: question)...]) != nil
         {
             throw Self.error(
-                "\"\(URLText.redacted(trimmed))\": put the password in the URL's user part "
+                "\"\(shown)\": put the password in the URL's user part "
                     + "(redis://user:PASSWORD@host) or in \(BackendConfiguration.redisPasswordVariable), "
                     + "not in a parameter",
                 example: nil)
@@ -263,13 +266,13 @@ struct BackendURL {
                 // `redis:user:pw@host`: a user part needs `//`; say so without echoing it. (An
                 // absolute path such as `sqlite:/home/a@b/locks.db` may hold `@`.)
                 throw Self.error(
-                    "\"\(URLText.redacted(trimmed))\": a user name or password goes after two slashes",
+                    "\"\(shown)\": a user name or password goes after two slashes",
                     example: "redis://user:PASSWORD@localhost:6379/0")
             }
             userInfo = nil
         }
         if rest.contains("#") {
-            throw Self.error("\"\(URLText.redacted(trimmed))\": fragments (#…) are not allowed", example: nil)
+            throw Self.error("\"\(shown)\": fragments (#…) are not allowed", example: nil)
         }
         var queryItems: [(String, String)] = []
         if let question = rest.firstIndex(of: "?") {
@@ -282,19 +285,20 @@ struct BackendURL {
                 guard let equals, let key = URLText.unescape(item[..<equals]),
                     let value = URLText.unescape(item[item.index(after: equals)...])
                 else {
+                    let key = Self.quote(item.prefix { $0 != "=" }, shownIn: shown)
                     throw Self.error(
-                        "parameter \"\(item.prefix { $0 != "=" })\" needs the form key=value with valid %-escapes",
-                        example: nil)
+                        "\"\(shown)\": parameter \(key) needs the form key=value with valid %-escapes", example: nil)
                 }
                 guard seen.insert(key).inserted else {
-                    throw Self.error("parameter \"\(key)\" is given twice", example: nil)
+                    throw Self.error(
+                        "\"\(shown)\": parameter \(Self.quote(key, shownIn: shown)) is given twice", example: nil)
                 }
                 queryItems.append((key, value))
             }
         }
         query = queryItems
         guard let decodedPath = URLText.unescape(rest) else {
-            throw Self.error("the path has a malformed %-escape", example: nil)
+            throw Self.error("\"\(shown)\": the path has a malformed %-escape", example: nil)
         }
         path = decodedPath
     }
@@ -302,6 +306,15 @@ struct BackendURL {
     /// Throws for a user part in a URL whose scheme takes none.
     func refuseUserInfo(example: String) throws(LockheedError) {
         if userInfo != nil { throw error("\(scheme): URLs take no user name or password", example: example) }
+    }
+
+    /// `piece` of this URL in quotes for a message, when the redacted URL shows it; otherwise
+    /// (it lies where a password could be) a placeholder.
+    func quote(_ piece: some StringProtocol) -> String { Self.quote(piece, shownIn: URLText.redacted(original)) }
+
+    /// `piece` in quotes when `shown` (a redacted URL) holds it, else a placeholder.
+    static func quote(_ piece: some StringProtocol, shownIn shown: String) -> String {
+        shown.contains(piece) ? "\"\(piece)\"" : "(a part not shown)"
     }
 
     /// An error about this URL, naming it with secrets redacted and showing examples.
@@ -317,7 +330,9 @@ struct BackendURL {
     }
 
     func unknownParameter(_ key: String, valid: [String], example: String) -> LockheedError {
-        error("unknown parameter \"\(key)\" for \(scheme): (valid: \(valid.joined(separator: ", ")))", example: example)
+        error(
+            "unknown parameter \(quote(key)) for \(scheme): (valid: \(valid.joined(separator: ", ")))", example: example
+        )
     }
 
     /// The duration parameter `key`, refused when it does not parse, is zero and must be
@@ -326,13 +341,14 @@ struct BackendURL {
         throws(LockheedError) -> Duration
     {
         guard DurationSyntax.hasDurationForm(value) else {
-            throw self.error("\(key): \"\(value)\" is not a duration like 500ms, 5s or 1m", example: example)
+            throw self.error("\(key): \(quote(value)) is not a duration like 500ms, 5s or 1m", example: example)
         }
         // In form but unparsable means longer than DurationSyntax.maximum: over the limit too.
         let duration = (try? DurationSyntax.parse(value)) ?? DurationSyntax.maximum + .seconds(1)
         if positive && duration <= .zero { throw self.error("\(key) must be positive", example: example) }
         guard duration <= limit else {
-            throw self.error("\(key) must be at most \(DurationSyntax.format(limit)), not \(value)", example: example)
+            throw self.error(
+                "\(key) must be at most \(DurationSyntax.format(limit)), not \(quote(value))", example: example)
         }
         return duration
     }

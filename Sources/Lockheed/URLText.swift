@@ -74,13 +74,13 @@ enum URLText {
     /// included; a user name cannot hold `/ ? #`, which keeps `?context=admin@prod` a parameter
     /// when there is no user part.
     static func userInfoEnd(in afterSlashes: Substring) -> Substring.Index? {
-        var end = afterSlashes.endIndex
-        while let at = afterSlashes[..<end].lastIndex(of: "@") {
-            let user = afterSlashes[..<at].prefix { $0 != ":" }
-            if !user.contains(where: { $0 == "/" || $0 == "?" || $0 == "#" }) { return at }
-            end = at
-        }
-        return nil
+        guard let last = afterSlashes.lastIndex(of: "@") else { return nil }
+        let colon = afterSlashes.firstIndex(of: ":") ?? afterSlashes.endIndex
+        let delimiter = afterSlashes.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? afterSlashes.endIndex
+        // The user name runs to the first `:` or to the `@`, whichever comes first.
+        if delimiter >= min(colon, last) { return last }
+        // Only an `@` before the first delimiter leaves the user name clean.
+        return afterSlashes[..<delimiter].lastIndex(of: "@")
     }
 
     /// Parameter names that carry secrets; their values are never printed.
@@ -103,46 +103,56 @@ enum URLText {
 
     /// `text` (a backend URL, valid or not) safe to print: any password is replaced by `***`.
     ///
-    /// More cautious than the parser, so that a password never shows whatever the input: after
-    /// `scheme://`, everything from the first `:` to the *last* `@` is hidden (and all of it when
-    /// the user name part holds `/ ? #`); without `//`, everything before the last `@`; and from
-    /// a secret parameter (`password=`…) on, the rest of the text.
+    /// More cautious than the parser, so that a password never shows whatever the input. Hidden:
+    /// after `scheme://`, everything from the user name's `:` to the *last* `@` (all of it when
+    /// the user name holds `/ ? #`); without `//`, everything before the last `@`; and the value
+    /// of the first parameter named like a secret (`password=`…, after any `?` or `&`) with
+    /// everything after it.
     static func redacted(_ text: String) -> String {
-        var shown = ""
-        var rest = Substring(text)
+        let characters = Array(text)
+        var hidden = [Bool](repeating: false, count: characters.count)
+        var start = 0
         var hasSlashes = false
         if let colon = schemeEnd(in: text) {
-            shown = String(text[...colon])
-            rest = text[text.index(after: colon)...]
-            if rest.hasPrefix("//") {
-                shown += "//"
-                rest = rest.dropFirst(2)
+            start = text.distance(from: text.startIndex, to: colon) + 1
+            if characters[start...].starts(with: ["/", "/"]) {
+                start += 2
                 hasSlashes = true
             }
         }
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            let user = userInfo.prefix { $0 != ":" }
+        if let at = characters[start...].lastIndex(of: "@") {
+            let colon = characters[start..<at].firstIndex(of: ":")
+            let user = characters[start..<(colon ?? at)]
             let cleanUser = !user.contains { $0 == "/" || $0 == "?" || $0 == "#" }
-            if hasSlashes && cleanUser && user.endIndex == userInfo.endIndex {
-                shown += userInfo  // a user name alone: no password in it
-            } else if hasSlashes && cleanUser {
-                shown += user + ":***"
-            } else {
+            if !hasSlashes || !cleanUser {
+                for index in start..<at { hidden[index] = true }
+            } else if let colon {
+                for index in (colon + 1)..<at { hidden[index] = true }
+            }
+        }
+        var index = start
+        while index < characters.count {
+            if index > start, characters[index - 1] == "?" || characters[index - 1] == "&" {
+                let keyEnd =
+                    characters[index...].firstIndex { $0 == "=" || $0 == "&" || $0 == "?" } ?? characters.count
+                if isSecretParameter(String(characters[index..<keyEnd])) {
+                    let valueStart = keyEnd < characters.count && characters[keyEnd] == "=" ? keyEnd + 1 : keyEnd
+                    for hide in valueStart..<characters.count { hidden[hide] = true }
+                    break
+                }
+            }
+            index += 1
+        }
+        var shown = ""
+        var previousHidden = false
+        for (character, isHidden) in zip(characters, hidden) {
+            if !isHidden {
+                shown.append(character)
+            } else if !previousHidden {
                 shown += "***"
             }
-            shown += "@"
-            // A secret parameter before the `@` (`?password=a@b`) runs on through it.
-            if let question = rest.firstIndex(of: "?"), question < at,
-                let secret = secretParameterStart(in: rest[rest.index(after: question)...]), secret < at
-            {
-                return shown + "***"
-            }
-            rest = rest[rest.index(after: at)...]
+            previousHidden = isHidden
         }
-        guard let question = rest.firstIndex(of: "?") else { return shown + rest }
-        let query = rest[rest.index(after: question)...]
-        guard let secret = secretParameterStart(in: query) else { return shown + rest }
-        return shown + rest[..<secret] + query[secret...].prefix { $0 != "=" && $0 != "&" } + "=***"
+        return shown
     }
 }
