@@ -61,6 +61,18 @@ import Testing
         #expect(message("redis:app:\(marked)@localhost")?.contains("after two slashes") == true)
     }
 
+    @Test func configFileErrorsNeverShowThePassword() {
+        for text in ["redis://app:Zq7a=bK9w@localhost\n", "backend = \"x\"\nredis://app:Zq7a=bK9w@h\n"] {
+            do {
+                _ = try ConfigFile.backendURL(parsing: text, path: "f.conf")
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect(!error.description.contains("Zq7"), "\(error)")
+                #expect(error.description.contains("unknown key"), "\(error)")
+            }
+        }
+    }
+
     @Test func parametersMayHoldAtSignsWithoutAUserPart() throws {
         let kubernetes = try parse("kubernetes://team-a?context=admin@prod&kubeconfig=/home/a@b/config")
         #expect(
