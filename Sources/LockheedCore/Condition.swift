@@ -208,8 +208,16 @@ extension Condition.Value: CustomStringConvertible {
     }
 }
 
+/// `string` in double quotes with `\\` and `\"` escaped scalar by scalar (a backslash followed by a
+/// combining mark is one `Character`, which a `Character`-level replacement would miss).
 private func quoted(_ string: String) -> String {
-    "\"" + string.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    var result = "\""
+    for scalar in string.unicodeScalars {
+        if scalar == "\\" || scalar == "\"" { result.unicodeScalars.append("\\") }
+        result.unicodeScalars.append(scalar)
+    }
+    result.unicodeScalars.append("\"")
+    return result
 }
 
 extension Condition: CustomStringConvertible {

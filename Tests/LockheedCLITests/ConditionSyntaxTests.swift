@@ -140,6 +140,9 @@ import Testing
             "(name contains \"db.\" and leaseCount == 2) or type == shared", "tags == [nightly, \"team:a\"]",
             "holder != \"a\\\"b\\\\c\" and tags == []", "not (acquired or not tags contains x)",
             String(repeating: "(", count: 60) + "acquired or name == \"and\"" + String(repeating: ")", count: 60),
+            // A backslash or quote followed by a combining mark is one Character but two scalars
+            // (found by FuzzConditionText).
+            "name contains \"b\\\\\u{0353}c\" or holder == \"\\\"\u{0301}\"",
         ]
         for text in texts {
             let condition = try Condition(parsing: text)
