@@ -56,7 +56,7 @@ extension BackendConfiguration {
                 example: example)
         }
         if !url.path.isEmpty {
-            guard url.path.hasPrefix("/") else {
+            guard url.path.unicodeScalars.first == "/" else {
                 // A relative path would name a different file in each working directory, so
                 // two processes could each "hold" the same lock.
                 let directory = currentDirectory.hasSuffix("/") ? currentDirectory : currentDirectory + "/"
@@ -90,7 +90,7 @@ extension BackendConfiguration {
         guard url.hasAuthority || (url.path.isEmpty && url.userInfo == nil) else {
             throw url.error("a redis URL names its server after two slashes", example: example)
         }
-        if let userInfo = url.userInfo {
+        if let userInfo = url.userInfo?[...].unicodeScalars {
             let colon = userInfo.firstIndex(of: ":")
             let user = userInfo[..<(colon ?? userInfo.endIndex)]
             guard let decodedUser = URLText.unescape(user) else {
@@ -104,7 +104,7 @@ extension BackendConfiguration {
                 parts.password = password
             }
         }
-        var hostPort = Substring(url.host ?? "")
+        var hostPort = (url.host ?? "")[...].unicodeScalars
         if parts.password == nil, let password = environment[redisPasswordVariable], !password.isEmpty {
             parts.password = password
         }
@@ -113,13 +113,13 @@ extension BackendConfiguration {
                 "user \(url.quote(username)) has no password: put it in the URL or in \(redisPasswordVariable)",
                 example: example)
         }
-        if hostPort.hasPrefix("[") {
+        if hostPort.first == "[" {
             guard let close = hostPort.firstIndex(of: "]") else {
                 throw url.error("the IPv6 address is missing its ']'", example: "redis://[::1]:6379")
             }
             parts.host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
             hostPort = hostPort[hostPort.index(after: close)...]
-            if !hostPort.isEmpty && !hostPort.hasPrefix(":") {
+            if !hostPort.isEmpty && hostPort.first != ":" {
                 throw url.error("expected ':PORT' after the IPv6 address", example: "redis://[::1]:6379")
             }
         } else {
@@ -127,15 +127,15 @@ extension BackendConfiguration {
             if !host.isEmpty { parts.host = String(host) }
             hostPort = hostPort[host.endIndex...]
         }
-        if hostPort.hasPrefix(":") {
-            let portText = hostPort.dropFirst()
+        if hostPort.first == ":" {
+            let portText = String(hostPort.dropFirst())
             guard let port = Int(portText), (1...65535).contains(port) else {
                 throw url.error(
                     "the port must be a number from 1 to 65535, not \(url.quote(portText))", example: example)
             }
             parts.port = port
         }
-        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+        let database = url.path.unicodeScalars.first == "/" ? String(url.path.unicodeScalars.dropFirst()) : url.path
         if !database.isEmpty {
             guard let number = Int(database), (0...Int(Int32.max)).contains(number) else {
                 throw url.error(
@@ -219,7 +219,7 @@ struct BackendURL {
     /// Whether `//` follows the scheme.
     let hasAuthority: Bool
     /// The raw (still %-escaped) text before the `@`, if any.
-    let userInfo: Substring?
+    let userInfo: String?
     /// The raw host and port, if the URL has `//`.
     let host: String?
     let path: String
@@ -229,13 +229,16 @@ struct BackendURL {
         original = text
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let shown = URLText.redacted(trimmed)
-        guard let colon = URLText.schemeEnd(in: trimmed) else {
+        // Delimiters are found among Unicode scalars, as the URL grammar has them: a `@` or `/`
+        // followed by a combining mark is one Character but still a delimiter.
+        let all = trimmed[...].unicodeScalars
+        guard let colon = URLText.schemeEnd(in: all) else {
             throw Self.error(
                 trimmed.isEmpty ? "the backend URL is empty" : "\"\(shown)\" has no scheme",
                 example: nil)
         }
-        scheme = trimmed[..<colon].lowercased()
-        var rest = trimmed[trimmed.index(after: colon)...]
+        scheme = String(all[..<colon]).lowercased()
+        var rest = all[all.index(after: colon)...]
         // A secret parameter is refused before anything else is read, wherever an `@` in its
         // value would otherwise put it: no later error may quote a piece of it.
         if let question = rest.firstIndex(of: "?"),
@@ -247,11 +250,11 @@ struct BackendURL {
                     + "not in a parameter",
                 example: nil)
         }
-        if rest.hasPrefix("//") {
+        if rest.starts(with: "//".unicodeScalars) {
             hasAuthority = true
             rest = rest.dropFirst(2)
             if let at = URLText.userInfoEnd(in: rest) {
-                userInfo = rest[..<at]
+                userInfo = String(rest[..<at])
                 rest = rest[rest.index(after: at)...]
             } else {
                 userInfo = nil
@@ -262,7 +265,7 @@ struct BackendURL {
         } else {
             hasAuthority = false
             host = nil
-            if rest.contains("@") && !rest.hasPrefix("/") {
+            if rest.contains("@") && rest.first != "/" {
                 // `redis:user:pw@host`: a user part needs `//`; say so without echoing it. (An
                 // absolute path such as `sqlite:/home/a@b/locks.db` may hold `@`.)
                 throw Self.error(
@@ -278,14 +281,13 @@ struct BackendURL {
         if let question = rest.firstIndex(of: "?") {
             let queryText = rest[rest.index(after: question)...]
             rest = rest[..<question]
-            let items = queryText.split(separator: "&", omittingEmptySubsequences: true)
             var seen = Set<String>()
-            for item in items {
+            for item in queryText.split(separator: "&", omittingEmptySubsequences: true) {
                 let equals = item.firstIndex(of: "=")
                 guard let equals, let key = URLText.unescape(item[..<equals]),
                     let value = URLText.unescape(item[item.index(after: equals)...])
                 else {
-                    let key = Self.quote(item.prefix { $0 != "=" }, shownIn: shown)
+                    let key = Self.quote(String(item.prefix { $0 != "=" }), shownIn: shown)
                     throw Self.error(
                         "\"\(shown)\": parameter \(key) needs the form key=value with valid %-escapes", example: nil)
                 }

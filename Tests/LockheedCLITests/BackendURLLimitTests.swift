@@ -22,6 +22,9 @@ import Testing
 
     static let delimiterPasswords = [
         "pa/ss", "pa#ss", "pa?ss", "pa@ss", "pa:ss", "pa+ss", "pa ss", "a/b#c?d@e:f+g h", "@@", "//", "::", "?#",
+        // A delimiter followed by a combining mark is one Character, still a delimiter (found by
+        // FuzzBackendURL).
+        "pa@\u{0302}ss", "pa/\u{0301}ss:\u{0301}", "\u{0301}@",
     ]
 
     @Test(arguments: delimiterPasswords)
@@ -39,6 +42,9 @@ import Testing
             try parse("redis://app:\(escaped)@h")
                 == .redis(RedisURLParts(host: "h", username: "app", password: password)))
         #expect(try parse("redis://:\(password)@h:1") == .redis(RedisURLParts(host: "h", port: 1, password: password)))
+        #expect(
+            try parse("redis://:\(password)@\u{0302}h:1")
+                == .redis(RedisURLParts(host: "\u{0302}h", port: 1, password: password)))
     }
 
     @Test(arguments: delimiterPasswords + ["pa%ss", "pa%41ss"])
@@ -51,6 +57,7 @@ import Testing
             "redis://localhost/0?timeout=1s?password=\(marked)", "rediss://app:\(marked)@localhost",
             "etcd://app:\(marked)@localhost", "app:\(marked)@localhost", "kubernetes://app:\(marked)@team-a",
             "sqlite://app:\(marked)@/tmp/x.db", "redis://app:\(marked)@localhost/0?pool=0",
+            "redis://app:\(marked)@\u{0302}:notaport", "redis:app:\(marked)@\u{0302}",
         ]
         for url in urls {
             let shown = message(url) ?? (try? parse(url).description) ?? ""
