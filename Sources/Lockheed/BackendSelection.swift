@@ -86,7 +86,8 @@ public enum ConfigFile {
     /// The `backend` value in config file text; `path` names it in errors.
     public static func backendURL(parsing text: String, path: String) throws(LockheedError) -> String {
         var backend: String?
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {

@@ -80,6 +80,12 @@ import Testing
         }
     }
 
+    @Test func configFilesWithCRLFLinesAreRead() throws {
+        // "\r\n" is one Character: a split on "\n" read such a file as one comment line.
+        let url = try ConfigFile.backendURL(parsing: "# windows\r\nbackend = \"memory:\"\r\n", path: "f.conf")
+        #expect(url == "memory:")
+    }
+
     @Test func parametersMayHoldAtSignsWithoutAUserPart() throws {
         let kubernetes = try parse("kubernetes://team-a?context=admin@prod&kubeconfig=/home/a@b/config")
         #expect(
