@@ -163,7 +163,7 @@ extension BackendConfiguration: CustomStringConvertible {
             } else if parts.password != nil {
                 userInfo = ":***@"
             }
-            let host = parts.host.contains(":") ? "[\(parts.host)]" : parts.host
+            let host = parts.host.unicodeScalars.contains(":") ? "[\(parts.host)]" : parts.host
             var query: [String] = []
             if let prefix = parts.keyPrefix {
                 query.append("prefix=" + URLText.escape(prefix, allowing: URLText.unreserved))

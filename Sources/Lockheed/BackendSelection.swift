@@ -86,7 +86,8 @@ public enum ConfigFile {
     /// The `backend` value in config file text; `path` names it in errors.
     public static func backendURL(parsing text: String, path: String) throws(LockheedError) -> String {
         var backend: String?
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let equals = line.firstIndex(of: "=") else {
@@ -99,7 +100,13 @@ public enum ConfigFile {
                 value = String(value.dropFirst().dropLast())
             }
             guard key == "backend" else {
-                throw .invalidConfiguration("\(path):\(number + 1): unknown key \"\(key)\" (the only key is backend)")
+                // Name the key only when it reads as one: a URL line without `backend =` would
+                // otherwise be quoted up to its first `=`, a password's piece included.
+                let isName =
+                    !key.isEmpty
+                    && key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0 == "_" || $0 == "-" }
+                let shown = isName ? "\"\(key)\"" : "(not a key name)"
+                throw .invalidConfiguration("\(path):\(number + 1): unknown key \(shown) (the only key is backend)")
             }
             guard backend == nil else { throw .invalidConfiguration("\(path):\(number + 1): backend is set twice") }
             backend = value

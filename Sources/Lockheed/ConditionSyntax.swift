@@ -16,6 +16,10 @@ extension Condition {
     /// `acquired == true`. Values are bare words or double-quoted strings with `\"`, `\\`, `\n`
     /// and `\t` escapes. Errors are ``LockheedCore/LockheedError/invalidCondition(_:)`` with a
     /// message starting `column N:` (1-based) so a caller can point at the spot.
+    ///
+    /// Parentheses and `not` nest at most ``LockheedCore/Condition/maximumDepth`` (64) levels,
+    /// and the condition they build may not nest deeper either: deeper text is refused with an
+    /// error naming the limit, however long it is.
     public init(parsing text: String) throws(LockheedError) {
         var parser = ConditionParser(text: text)
         self = try parser.parseAll()
@@ -159,11 +163,15 @@ struct ConditionLexer {
     }
 }
 
-/// A recursive-descent parser over ``ConditionToken``s.
+/// A recursive-descent parser over ``ConditionToken``s. Its recursion is bounded: each
+/// parenthesis and `not` counts one level of ``nesting``, refused past
+/// ``LockheedCore/Condition/maximumDepth``; a run of `not`s is read in a loop.
 struct ConditionParser {
     private let text: String
     private var tokens: [ConditionToken] = []
     private var position = 0
+    /// Parentheses and `not`s enclosing the current token.
+    private var nesting = 0
 
     init(text: String) { self.text = text }
 
@@ -195,37 +203,66 @@ struct ConditionParser {
         return false
     }
 
+    /// The error for text nesting deeper than the limit, at `token`.
+    private func tooDeep(_ token: ConditionToken) -> LockheedError {
+        fail(token, "nesting deeper than \(Condition.maximumDepth) levels (parentheses, and, or, not) is not accepted")
+    }
+
+    /// Runs `build`, giving its error (a condition nesting too deep) the column of `token`.
+    private func combine(at token: ConditionToken, _ build: () throws(LockheedError) -> Condition)
+        throws(LockheedError) -> Condition
+    {
+        do { return try build() } catch { throw tooDeep(token) }
+    }
+
     private mutating func parseOr() throws(LockheedError) -> Condition {
+        let start = current
         var operands = [try parseAnd()]
         while current.kind == .or || isKeyword(current, "or") {
             _ = advance()
             operands.append(try parseAnd())
         }
-        return operands.count == 1 ? operands[0] : try Condition.or(operands)
+        if operands.count == 1 { return operands[0] }
+        return try combine(at: start) { () throws(LockheedError) in try Condition.or(operands) }
     }
 
     private mutating func parseAnd() throws(LockheedError) -> Condition {
+        let start = current
         var operands = [try parseUnary()]
         while current.kind == .and || isKeyword(current, "and") {
             _ = advance()
             operands.append(try parseUnary())
         }
-        return operands.count == 1 ? operands[0] : try Condition.and(operands)
+        if operands.count == 1 { return operands[0] }
+        return try combine(at: start) { () throws(LockheedError) in try Condition.and(operands) }
     }
 
+    /// Any number of `not`s (read in a loop, not by recursion), then a primary.
     private mutating func parseUnary() throws(LockheedError) -> Condition {
-        if current.kind == .bang || isKeyword(current, "not") {
-            _ = advance()
-            return .not(try parseUnary())
+        var negations: [ConditionToken] = []
+        while current.kind == .bang || isKeyword(current, "not") {
+            let token = advance()
+            guard nesting + negations.count < Condition.maximumDepth else { throw tooDeep(token) }
+            negations.append(token)
         }
-        return try parsePrimary()
+        nesting += negations.count
+        var condition = try parsePrimary()
+        nesting -= negations.count
+        for token in negations.reversed() {
+            let inner = condition
+            condition = try combine(at: token) { () throws(LockheedError) in try Condition.not(inner) }
+        }
+        return condition
     }
 
     private mutating func parsePrimary() throws(LockheedError) -> Condition {
         let token = advance()
         switch token.kind {
         case .openParen:
+            guard nesting < Condition.maximumDepth else { throw tooDeep(token) }
+            nesting += 1
             let inner = try parseOr()
+            nesting -= 1
             guard current.kind == .closeParen else {
                 throw fail(current, "expected ')' to close the '(' at column \(token.column), found \(current.display)")
             }
@@ -268,7 +305,7 @@ struct ConditionParser {
         let value = try parseValue(for: field, operation: operation, after: opText)
         do {
             let comparison = try Condition(field, operation, value)
-            return negate ? .not(comparison) : comparison
+            return negate ? try .not(comparison) : comparison
         } catch {
             let detail: String
             if case .invalidCondition(let message) = error { detail = message } else { detail = error.description }

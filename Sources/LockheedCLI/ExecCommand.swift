@@ -57,7 +57,9 @@ struct Exec: AsyncParsableCommand {
     var name: String
 
     @Option(
-        help: ArgumentHelp("Lease duration, renewed while COMMAND runs ('none': no expiry).", valueName: "duration"))
+        help: ArgumentHelp(
+            "Lease duration, renewed while COMMAND runs (at most 100 years; 'none': no expiry).",
+            valueName: "duration"))
     var duration: String = "30s"
 
     @Option(help: ArgumentHelp("How often to renew (default: a third of --duration).", valueName: "duration"))
@@ -66,7 +68,7 @@ struct Exec: AsyncParsableCommand {
     @Option(name: .customLong("tag"), help: ArgumentHelp("A tag to set on the lock (repeatable).", valueName: "tag"))
     var tags: [String] = []
 
-    @Option(help: ArgumentHelp("Take a shared lock admitting up to N holders at once.", valueName: "n"))
+    @Option(help: ArgumentHelp("Take a shared lock admitting up to N holders at once (1-10000).", valueName: "n"))
     var shared: Int?
 
     @Option(
@@ -98,7 +100,7 @@ struct Exec: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "After a lost lease, how long COMMAND has between SIGTERM and SIGKILL "
-                + "(never past the lease's certain validity).", valueName: "duration"))
+                + "(at most 1h, and never past the lease's certain validity).", valueName: "duration"))
     var killGrace: String = "10s"
 
     @Flag(name: [.short, .long], help: "Print nothing of lockheed's own, only errors.")
@@ -132,8 +134,16 @@ struct Exec: AsyncParsableCommand {
                 maxAttempts: nil, initialDelay: .milliseconds(50), maxDelay: .milliseconds(500), deadline: deadline)
         }
         try options.validate()
-        return (options, try DurationSyntax.parse(killGrace))
+        let grace = try DurationSyntax.parse(killGrace)
+        guard grace <= Self.maximumKillGrace else {
+            throw .invalidConfiguration(
+                "--kill-grace must be at most \(DurationSyntax.format(Self.maximumKillGrace)), not \(killGrace)")
+        }
+        return (options, grace)
     }
+
+    /// The longest --kill-grace: a command that ignores SIGTERM longer than this is not stopping.
+    static let maximumKillGrace: Duration = .seconds(3600)
 
     func run() async throws {
         let force = try forceIf.map { try parseCondition($0, option: "--force-if") }

@@ -15,10 +15,11 @@ struct LockheedCommand: AsyncParsableCommand {
 
             BACKEND URLS
               sqlite:
-              sqlite:///PATH?busy_timeout=5s&synchronous=full
+              sqlite:///ABSOLUTE/PATH?busy_timeout=5s&synchronous=full
+                (a relative path is refused: it would name another file in each directory)
               redis://[USER:PASSWORD@]HOST[:PORT][/DB]?prefix=P&timeout=2s
-                (also connect_timeout=, pool=, reply_spin=; the password may come from
-                $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
+                (also connect_timeout=, pool=, reply_spin=; the password may hold any
+                character, or come from $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
               kubernetes:                  (in-cluster service account)
               kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=P
               memory:                      (this process only)
@@ -57,7 +58,9 @@ enum ArgumentRewriting {
             }
             if argument == "--wait" {
                 let next = index + 1 < arguments.count ? arguments[index + 1] : nil
-                if let next, next != "--", (try? DurationSyntax.parse(next)) != nil || next == "forever" {
+                // Anything written as a duration is its value, even out of range, so that
+                // `--wait 99999999999s` reports the range rather than taking it for the name.
+                if let next, next != "--", DurationSyntax.hasDurationForm(next) || next == "forever" {
                     result += [argument, next]
                     index += 2
                     continue

@@ -19,6 +19,14 @@ public struct AcquireRequest: Sendable, Hashable {
     /// The shortest lease accepted.
     public static let minimumDuration: Duration = .milliseconds(10)
 
+    /// The longest lease accepted: 100 years (of 365.25 days), which every backend stores exactly
+    /// (in milliseconds, nanoseconds or RFC 3339 text) and any clock can add to now. Use `nil`
+    /// for a lease that never expires.
+    public static let maximumDuration: Duration = .seconds(3_155_760_000)
+
+    /// ``maximumDuration`` as people read it.
+    public static let maximumDurationText = "100 years"
+
     /// Validates and creates a request.
     public init(
         name: LockName,
@@ -42,11 +50,17 @@ public struct AcquireRequest: Sendable, Hashable {
         self.force = force
     }
 
-    /// Throws ``LockheedError/invalidConfiguration(_:)`` for a finite duration under ``minimumDuration``.
+    /// Throws ``LockheedError/invalidConfiguration(_:)`` for a finite duration under
+    /// ``minimumDuration`` or over ``maximumDuration``.
     public static func validateDuration(_ duration: Duration?) throws(LockheedError) {
-        if let duration, duration < minimumDuration {
+        guard let duration else { return }
+        if duration < minimumDuration {
             throw .invalidConfiguration(
                 "lease duration must be at least \(minimumDuration) (or nil for no expiry), got \(duration)")
+        }
+        if duration > maximumDuration {
+            throw .invalidConfiguration(
+                "lease duration must be at most \(maximumDurationText) (or nil for no expiry), got \(duration)")
         }
     }
 }

@@ -4,12 +4,19 @@ import Foundation
 ///
 /// Built from the Go original's operations (`and`, `or`, `contains`, `equals`) plus `not`, over
 /// the fields `acquired`, `tags`, `name`, `holder`, `type` and `leaseCount`. Every way of building
-/// one validates it, so an invalid combination (`contains` on `acquired`) never reaches evaluation.
+/// one validates it, so an invalid combination (`contains` on `acquired`) never reaches evaluation,
+/// and none nests deeper than ``maximumDepth``, so evaluating, comparing, printing and coding a
+/// condition never runs out of stack, whoever wrote it.
 ///
 /// ```swift
-/// let stale: Condition = .acquired && .tagsContain("nightly") || !.acquired
+/// let stale: Condition = try .acquired && .tagsContain("nightly") || !.acquired
 /// ```
 public struct Condition: Sendable, Hashable {
+    /// The deepest nesting accepted: a comparison has depth 1, and each `and`, `or` and `not`
+    /// around it adds one. Deeper conditions are refused with
+    /// ``LockheedError/invalidCondition(_:)``, from text, from JSON and from code alike.
+    public static let maximumDepth = 64
+
     /// A field of ``LockState`` a condition can test.
     public enum Field: String, Sendable, Hashable, Codable, CaseIterable {
         /// Whether any lease is active (`equals` a Bool).
@@ -60,8 +67,26 @@ public struct Condition: Sendable, Hashable {
     }
 
     let node: Node
+    /// The nesting depth: 1 for a comparison, one more than the deepest subcondition otherwise.
+    let depth: Int
 
-    private init(node: Node) { self.node = node }
+    private init(node: Node) {
+        self.node = node
+        depth = 1
+    }
+
+    /// A combination of `conditions`, refused when it would nest deeper than ``maximumDepth``.
+    private init(combining node: Node, of conditions: [Condition]) throws(LockheedError) {
+        let depth = 1 + (conditions.map(\.depth).max() ?? 0)
+        guard depth <= Self.maximumDepth else { throw Self.tooDeep }
+        self.node = node
+        self.depth = depth
+    }
+
+    /// The error for a condition nesting deeper than ``maximumDepth``.
+    static var tooDeep: LockheedError {
+        .invalidCondition("nesting deeper than \(maximumDepth) levels (and, or, not) is not accepted")
+    }
 
     /// Builds a comparison, rejecting a field, operation and value that do not go together.
     public init(_ field: Field, _ operation: Operation, _ value: Value) throws(LockheedError) {
@@ -82,29 +107,38 @@ public struct Condition: Sendable, Hashable {
             throw .invalidCondition("\(field.rawValue) \(operation.rawValue) \(value) is not a valid comparison")
         }
         node = .compare(operation, field, value)
+        depth = 1
     }
 
-    /// All of `conditions` hold; at least one is required.
+    /// All of `conditions` hold; at least one is required. Throws
+    /// ``LockheedError/invalidCondition(_:)`` for none, or past ``maximumDepth``.
     public static func and(_ conditions: [Condition]) throws(LockheedError) -> Condition {
         guard !conditions.isEmpty else { throw .invalidCondition("and needs at least one condition") }
-        return Condition(node: .and(conditions))
+        return try Condition(combining: .and(conditions), of: conditions)
     }
 
-    /// At least one of `conditions` holds; at least one is required.
+    /// At least one of `conditions` holds; at least one is required. Throws
+    /// ``LockheedError/invalidCondition(_:)`` for none, or past ``maximumDepth``.
     public static func or(_ conditions: [Condition]) throws(LockheedError) -> Condition {
         guard !conditions.isEmpty else { throw .invalidCondition("or needs at least one condition") }
-        return Condition(node: .or(conditions))
+        return try Condition(combining: .or(conditions), of: conditions)
     }
 
-    /// `condition` does not hold.
-    public static func not(_ condition: Condition) -> Condition { Condition(node: .not(condition)) }
+    /// `condition` does not hold. Throws ``LockheedError/invalidCondition(_:)`` past ``maximumDepth``.
+    public static func not(_ condition: Condition) throws(LockheedError) -> Condition {
+        try Condition(combining: .not(condition), of: [condition])
+    }
 
-    /// Both hold.
-    public static func && (lhs: Condition, rhs: Condition) -> Condition { Condition(node: .and([lhs, rhs])) }
-    /// Either holds.
-    public static func || (lhs: Condition, rhs: Condition) -> Condition { Condition(node: .or([lhs, rhs])) }
-    /// `condition` does not hold.
-    public static prefix func ! (condition: Condition) -> Condition { .not(condition) }
+    /// Both hold. Throws ``LockheedError/invalidCondition(_:)`` past ``maximumDepth``.
+    public static func && (lhs: Condition, rhs: Condition) throws(LockheedError) -> Condition {
+        try .and([lhs, rhs])
+    }
+    /// Either holds. Throws ``LockheedError/invalidCondition(_:)`` past ``maximumDepth``.
+    public static func || (lhs: Condition, rhs: Condition) throws(LockheedError) -> Condition {
+        try .or([lhs, rhs])
+    }
+    /// `condition` does not hold. Throws ``LockheedError/invalidCondition(_:)`` past ``maximumDepth``.
+    public static prefix func ! (condition: Condition) throws(LockheedError) -> Condition { try .not(condition) }
 
     /// Some lease is active.
     public static let acquired = Condition(node: .compare(.equals, .acquired, .bool(true)))
@@ -137,7 +171,8 @@ public struct Condition: Sendable, Hashable {
         Condition(node: .compare(.equals, .leaseCount, .int(count)))
     }
 
-    /// Evaluates the condition against `state`, counting only leases active at `now`.
+    /// Evaluates the condition against `state`, counting only leases active at `now`. Recursion
+    /// is bounded by ``maximumDepth``.
     public func matches(_ state: LockState, at now: Date = Date()) -> Bool {
         switch node {
         case .and(let conditions): return conditions.allSatisfy { $0.matches(state, at: now) }
@@ -173,8 +208,16 @@ extension Condition.Value: CustomStringConvertible {
     }
 }
 
+/// `string` in double quotes with `\\` and `\"` escaped scalar by scalar (a backslash followed by a
+/// combining mark is one `Character`, which a `Character`-level replacement would miss).
 private func quoted(_ string: String) -> String {
-    "\"" + string.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    var result = "\""
+    for scalar in string.unicodeScalars {
+        if scalar == "\\" || scalar == "\"" { result.unicodeScalars.append("\\") }
+        result.unicodeScalars.append(scalar)
+    }
+    result.unicodeScalars.append("\"")
+    return result
 }
 
 extension Condition: CustomStringConvertible {
@@ -196,14 +239,20 @@ extension Condition: Codable {
     private enum CodingKeys: String, CodingKey { case operation, field, value, conditions }
 
     /// Decodes `{"operation":"equals","field":"acquired","value":true}` or
-    /// `{"operation":"and","conditions":[…]}`, validating as the initializers do.
+    /// `{"operation":"and","conditions":[…]}`, validating as the initializers do. A condition
+    /// nesting deeper than ``maximumDepth`` throws `DecodingError.dataCorrupted` (naming the
+    /// limit) before its subconditions are read, so hostile JSON cannot exhaust the stack.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let operation = try container.decode(Operation.self, forKey: .operation)
         do {
             switch operation {
             case .and, .or, .not:
-                let conditions = try container.decode([Condition].self, forKey: .conditions)
+                let nesting = Self.decodingNesting + 1
+                guard nesting < Self.maximumDepth else { throw Self.tooDeep }
+                let conditions = try Self.$decodingNesting.withValue(nesting) {
+                    try container.decode([Condition].self, forKey: .conditions)
+                }
                 switch operation {
                 case .and: self = try .and(conditions)
                 case .or: self = try .or(conditions)
@@ -211,7 +260,7 @@ extension Condition: Codable {
                     guard conditions.count == 1 else {
                         throw LockheedError.invalidCondition("not takes exactly one condition")
                     }
-                    self = .not(conditions[0])
+                    self = try .not(conditions[0])
                 }
             case .equals, .contains:
                 let field = try container.decode(Field.self, forKey: .field)
@@ -230,6 +279,10 @@ extension Condition: Codable {
                 .init(codingPath: decoder.codingPath, debugDescription: error.description))
         }
     }
+
+    /// How many conditions enclose the one being decoded (on this task or thread), whatever
+    /// decoder is used.
+    @TaskLocal private static var decodingNesting = 0
 
     /// Encodes in the shape ``init(from:)`` reads.
     public func encode(to encoder: any Encoder) throws {

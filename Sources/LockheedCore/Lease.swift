@@ -42,11 +42,17 @@ extension Duration {
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
-    /// The duration in whole milliseconds, rounded up so a lease is never shorter than asked.
+    /// The duration in whole milliseconds, rounded up so a lease is never shorter than asked;
+    /// saturating at `Int64.max` and `Int64.min` (about 292 million years), never trapping.
+    /// Requests are bounded far below that (``AcquireRequest/maximumDuration``).
     public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         let ms = attoseconds / 1_000_000_000_000_000
         let rest = attoseconds % 1_000_000_000_000_000
-        return seconds * 1000 + ms + (rest > 0 ? 1 : 0)
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (total, overflowAgain) = scaled.addingReportingOverflow(ms + (rest > 0 ? 1 : 0))
+        guard !overflowAgain else { return seconds < 0 ? .min : .max }
+        return total
     }
 }

@@ -37,11 +37,15 @@ public struct LockOptions: Sendable, Hashable {
         try Validation.validateTags(tags)
         try type.validate()
         try retry.validate()
-        if let backendTimeout, backendTimeout < .zero {
-            throw .invalidConfiguration("backend timeout must not be negative")
+        if let backendTimeout, backendTimeout < .zero || backendTimeout > AcquireRequest.maximumDuration {
+            throw .invalidConfiguration(
+                "backend timeout must be between zero and \(AcquireRequest.maximumDurationText)")
         }
         if let renewInterval {
-            guard renewInterval > .zero else { throw .invalidConfiguration("renew interval must be positive") }
+            guard renewInterval > .zero, renewInterval <= AcquireRequest.maximumDuration else {
+                throw .invalidConfiguration(
+                    "renew interval must be positive and at most \(AcquireRequest.maximumDurationText)")
+            }
             if let duration, renewInterval >= duration {
                 throw .invalidConfiguration(
                     "renew interval (\(renewInterval)) must be shorter than the lease duration (\(duration))")

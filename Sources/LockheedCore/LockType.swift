@@ -29,10 +29,20 @@ public enum LockType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Throws ``LockheedError/invalidConfiguration(_:)`` for a shared lock with fewer than one holder.
+    /// The most holders a shared lock may admit: every backend stores the limit exactly, and a
+    /// state with that many leases stays small enough to read and write in one operation.
+    public static let maximumHolders = 10_000
+
+    /// Throws ``LockheedError/invalidConfiguration(_:)`` for a shared lock with fewer than one
+    /// holder or more than ``maximumHolders``.
     public func validate() throws(LockheedError) {
-        if case .shared(let maxHolders) = self, maxHolders < 1 {
+        guard case .shared(let maxHolders) = self else { return }
+        if maxHolders < 1 {
             throw .invalidConfiguration("a shared lock needs maxHolders of at least 1, got \(maxHolders)")
+        }
+        if maxHolders > Self.maximumHolders {
+            throw .invalidConfiguration(
+                "a shared lock admits at most \(Self.maximumHolders) holders, got \(maxHolders)")
         }
     }
 }

@@ -49,11 +49,23 @@ public struct RetryPolicy: Sendable, Hashable {
         RetryPolicy(maxAttempts: nil, deadline: deadline)
     }
 
-    /// Throws ``LockheedError/invalidConfiguration(_:)`` for values that cannot work.
+    /// The most attempts a policy may name.
+    public static let maximumAttempts = 1_000_000
+
+    /// Throws ``LockheedError/invalidConfiguration(_:)`` for values that cannot work: attempts
+    /// outside 1...``maximumAttempts``, delays or a deadline that are negative or longer than
+    /// ``AcquireRequest/maximumDuration``.
     public func validate() throws(LockheedError) {
-        if let maxAttempts, maxAttempts < 1 { throw .invalidConfiguration("maxAttempts must be at least 1") }
+        if let maxAttempts, !(1...Self.maximumAttempts).contains(maxAttempts) {
+            throw .invalidConfiguration("maxAttempts must be from 1 to \(Self.maximumAttempts), got \(maxAttempts)")
+        }
         guard initialDelay >= .zero, maxDelay >= initialDelay else {
             throw .invalidConfiguration("retry delays must satisfy 0 <= initialDelay <= maxDelay")
+        }
+        let longest = AcquireRequest.maximumDuration
+        guard maxDelay <= longest, (deadline ?? .zero) <= longest else {
+            throw .invalidConfiguration(
+                "retry delays and deadline must be at most \(AcquireRequest.maximumDurationText)")
         }
         guard multiplier >= 1, (0...1).contains(jitter) else {
             throw .invalidConfiguration("retry multiplier must be >= 1 and jitter within 0...1")
@@ -66,6 +78,8 @@ public struct RetryPolicy: Sendable, Hashable {
         let base = initialDelay.timeInterval * pow(multiplier, Double(max(0, attempt - 1)))
         let capped = min(base, maxDelay.timeInterval)
         let jittered = capped * (1 - jitter * Double.random(in: 0...1))
-        return .nanoseconds(Int64(jittered * 1e9))
+        // Saturate rather than trap for a policy that skipped validate().
+        guard jittered.isFinite, jittered >= 0 else { return maxDelay }
+        return .nanoseconds(Int64(min(jittered * 1e9, 9e18)))
     }
 }

@@ -29,7 +29,6 @@ import Testing
     @Test func sqliteForms() throws {
         #expect(try parse("sqlite:") == .sqlite(SQLiteURLParts()))
         #expect(try parse("sqlite:///var/tmp/locks.db") == .sqlite(SQLiteURLParts(path: "/var/tmp/locks.db")))
-        #expect(try parse("sqlite:relative/locks.db") == .sqlite(SQLiteURLParts(path: "relative/locks.db")))
         #expect(try parse("sqlite:///tmp/a%20b.db") == .sqlite(SQLiteURLParts(path: "/tmp/a b.db")))
         #expect(
             try parse("sqlite:///tmp/x.db?busy_timeout=250ms&synchronous=full")

@@ -31,13 +31,13 @@ import Testing
 
     @Test func issueExamples() throws {
         let first = try Condition(parsing: "acquired and tags contains nightly")
-        #expect(first == (.acquired && .tagsContain("nightly")))
+        #expect(try first == (.acquired && .tagsContain("nightly")))
         #expect(first.matches(try state(holders: ["a"], tags: ["nightly"]), at: now))
         #expect(!first.matches(try state(holders: [], tags: ["nightly"]), at: now))
         #expect(!first.matches(try state(holders: ["a"], tags: ["daily"]), at: now))
 
         let second = try Condition(parsing: "not acquired or holder == \"build-7\"")
-        #expect(second == (!.acquired || .heldBy("build-7")))
+        #expect(try second == (!.acquired || .heldBy("build-7")))
         #expect(second.matches(try state(), at: now))
         #expect(second.matches(try state(holders: ["build-7"]), at: now))
         #expect(!second.matches(try state(holders: ["build-8"]), at: now))
@@ -109,5 +109,47 @@ import Testing
             let reparsed = try Condition(parsing: condition.description)
             #expect(reparsed.description == condition.description)
         }
+    }
+
+    @Test func nestingIsLimitedWithAColumn() throws {
+        let limit = Condition.maximumDepth
+        let deepest = String(repeating: "(", count: limit) + "acquired" + String(repeating: ")", count: limit)
+        #expect(try Condition(parsing: deepest) == .acquired)
+        let deeper = "(" + deepest + ")"
+        let error = try #require(columnError(deeper))
+        #expect(error.column == limit + 1)
+        #expect(error.message.contains("nesting deeper than 64"))
+        // 63 negations build a condition of depth 64; one more is refused where it starts.
+        let negated = try Condition(parsing: String(repeating: "!", count: limit - 1) + "acquired")
+        #expect(negated.matches(try state(), at: now), "63 negations of a false condition")
+        let tooMany = try #require(columnError(String(repeating: "not ", count: limit) + "acquired"))
+        #expect(tooMany.message.contains("nesting deeper than 64"))
+        // and/or levels count too, even without parentheses between them.
+        var text = "acquired"
+        for _ in 0..<40 { text = "(\(text) and leaseCount == 1 or acquired)" }
+        let mixed = try #require(columnError(text))
+        #expect(mixed.message.contains("nesting deeper than 64"))
+        for huge in [String(repeating: "(", count: 5_000), String(repeating: "!", count: 20_000) + "acquired"] {
+            #expect(columnError(huge)?.message.contains("nesting deeper than 64") == true)
+        }
+    }
+
+    @Test func printedConditionsParseBack() throws {
+        let texts = [
+            "acquired and tags contains nightly", "not acquired or holder == \"build-7\"",
+            "(name contains \"db.\" and leaseCount == 2) or type == shared", "tags == [nightly, \"team:a\"]",
+            "holder != \"a\\\"b\\\\c\" and tags == []", "not (acquired or not tags contains x)",
+            String(repeating: "(", count: 60) + "acquired or name == \"and\"" + String(repeating: ")", count: 60),
+            // A backslash or quote followed by a combining mark is one Character but two scalars
+            // (found by FuzzConditionText).
+            "name contains \"b\\\\\u{0353}c\" or holder == \"\\\"\u{0301}\"",
+        ]
+        for text in texts {
+            let condition = try Condition(parsing: text)
+            #expect(try Condition(parsing: condition.description) == condition, "\(text)")
+        }
+        var deep: Condition = .acquired
+        for level in 1..<Condition.maximumDepth { deep = try level.isMultiple(of: 3) ? !deep : deep && .isShared }
+        #expect(try Condition(parsing: deep.description) == deep)
     }
 }

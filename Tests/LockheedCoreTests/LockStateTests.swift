@@ -89,13 +89,13 @@ struct ConditionTests {
         #expect(!Condition.heldBy("old").matches(state, at: now))
         #expect(Condition.tagsEqual(["db", "nightly"]).matches(state, at: now))
         #expect(Condition.isShared.matches(state, at: now))
-        #expect((Condition.nameContains("main") && !.tagsContain("weekly")).matches(state, at: now))
+        #expect(try (Condition.nameContains("main") && !.tagsContain("weekly")).matches(state, at: now))
         #expect(!(try Condition.or([.notAcquired, .name("other")])).matches(state, at: now))
         #expect(try Condition(.holder, .contains, .string("ci-")).matches(state, at: now))
     }
 
-    @Test func descriptionIsReadable() {
-        let condition: Condition = .acquired && .tagsContain("nightly")
+    @Test func descriptionIsReadable() throws {
+        let condition: Condition = try .acquired && .tagsContain("nightly")
         #expect(condition.description == #"(acquired == true and tags contains "nightly")"#)
     }
 }

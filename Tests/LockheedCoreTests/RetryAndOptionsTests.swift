@@ -31,6 +31,21 @@ struct RetryAndOptionsTests {
         #expect(options.effectiveRenewInterval == nil)
     }
 
+    @Test("renew interval and backend timeout are bounded, so no sleep can trap on them")
+    func intervalsAreBounded() {
+        var options = LockOptions()
+        options.duration = nil
+        options.renewInterval = .seconds(Int64.max)
+        #expect(throws: LockheedError.self) { try options.validate() }
+        options.renewInterval = nil
+        options.backendTimeout = .seconds(Int64.max)
+        #expect(throws: LockheedError.self) { try options.validate() }
+        options.backendTimeout = .seconds(-1)
+        #expect(throws: LockheedError.self) { try options.validate() }
+        options.backendTimeout = .seconds(30)
+        #expect(throws: Never.self) { try options.validate() }
+    }
+
     @Test func durationMilliseconds() {
         #expect(Duration.milliseconds(1500).wholeMilliseconds == 1500)
         #expect(Duration.microseconds(1001).wholeMilliseconds == 2)

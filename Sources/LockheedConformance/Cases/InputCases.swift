@@ -34,7 +34,7 @@ let inputCases: [ConformanceCase] = [
         #expect(try await locker.state(of: lock) == nil, "nothing may reach the backend")
     },
     ConformanceCase("conditions round-trip through JSON in the Go original's shape") { _ in
-        let condition: Condition = .acquired && (.tagsContain("nightly") || !.heldBy("build-7")) && .leaseCount(1)
+        let condition: Condition = try .acquired && (.tagsContain("nightly") || !.heldBy("build-7")) && .leaseCount(1)
         let data = try JSONEncoder().encode(condition)
         #expect(try JSONDecoder().decode(Condition.self, from: data) == condition)
         let go = Data(#"{"operation":"contains","field":"tags","value":"tag2"}"#.utf8)

@@ -10,18 +10,21 @@ enum RFC3339 {
 
     /// `2026-11-25T20:30:00.123456Z`: UTC with microseconds, which Go parses.
     static func format(_ date: Date) -> String {
-        let total = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        // RFC 3339 has four-digit years: a date outside 0001-01-01…9999-12-31 (reachable only
+        // from an odd stored record) is written as the nearest end, never trapping.
+        let seconds = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799.999_999)
+        let total = Int64((seconds * 1_000_000).rounded())
         let days = total >= 0 ? total / 86_400_000_000 : (total - 86_399_999_999) / 86_400_000_000
         let micros = total - days * 86_400_000_000
         let (year, month, day) = civil(fromDays: days)
-        let seconds = micros / 1_000_000
+        let daySeconds = micros / 1_000_000
         let fraction = micros % 1_000_000
         func pad(_ value: Int64, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):"
-            + "\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(daySeconds / 3600, 2)):"
+            + "\(pad(daySeconds / 60 % 60, 2)):\(pad(daySeconds % 60, 2)).\(pad(fraction, 6))Z"
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `nil` when malformed.

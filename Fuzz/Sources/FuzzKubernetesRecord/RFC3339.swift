@@ -1,0 +1,1 @@
+../../../Backends/Kubernetes/Sources/LockheedKubernetes/RFC3339.swift
