@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "LockheedSQLite", targets: ["LockheedSQLite"]),
         .library(name: "LockheedRedis", targets: ["LockheedRedis"]),
         .library(name: "LockheedKubernetes", targets: ["LockheedKubernetes"]),
+        .library(name: "LockheedPostgres", targets: ["LockheedPostgres"]),
         .library(name: "Lockheed", targets: ["Lockheed"]),
         .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
         .library(name: "LockheedTestSupport", targets: ["LockheedTestSupport"]),
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // MARK: Core and the conformance suite
@@ -151,6 +153,32 @@ let package = Package(
             name: "LockheedKubernetesTests",
             dependencies: ["LockheedKubernetes", "KubernetesAPIDouble", "LockheedConformance"],
             path: "Backends/Kubernetes/Tests/LockheedKubernetesTests",
+            swiftSettings: strict
+        ),
+
+        // MARK: PostgreSQL backend
+        .target(
+            name: "LockheedPostgres",
+            dependencies: [
+                "LockheedCore", "LockheedTestSupport", log,
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Backends/Postgres/Sources/LockheedPostgres",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "PostgresContender",
+            dependencies: ["LockheedPostgres", "LockheedConformance"],
+            path: "Backends/Postgres/Tests/PostgresContender",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedPostgresTests",
+            dependencies: ["LockheedPostgres", "LockheedConformance", "LockheedTestSupport", "PostgresContender"],
+            path: "Backends/Postgres/Tests/LockheedPostgresTests",
             swiftSettings: strict
         ),
 
