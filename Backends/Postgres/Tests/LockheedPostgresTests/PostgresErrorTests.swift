@@ -51,7 +51,7 @@ struct PostgresErrorTests {
         let locker = try PostgresLocker(configuration: configuration)
         let started = ContinuousClock.now
         #expect(try await lockheedError { try await locker.acquire(request) }.isUnavailable)
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(5), "not the pool's minute-long queue")
         await locker.shutdown()
     }
 

@@ -22,7 +22,7 @@ struct PostgresRestartTests {
             let started = ContinuousClock.now
             let error = try await lockheedError { try await locker.renew(name, holder: "a", duration: .seconds(60)) }
             #expect(error.isUnavailable, "expected .unavailable, got \(error)")
-            #expect(ContinuousClock.now - started < .seconds(2), "a refused connection must fail fast")
+            #expect(ContinuousClock.now - started < .seconds(5), "a refused connection must fail fast")
         }
         #expect(try await lockheedError { try await other.list() }.isUnavailable)
 

@@ -71,7 +71,8 @@ public struct PostgresTestServer: Sendable {
     // MARK: Starting
 
     private static func initializeCluster() throws(LockheedError) -> String {
-        let template = NSTemporaryDirectory() + "lockheed-postgres-XXXXXX"
+        // As root, /tmp: the server's user must reach the directory ($TMPDIR may be under /root).
+        let template = (getuid() == 0 ? "/tmp/" : NSTemporaryDirectory()) + "lockheed-postgres-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard let made = mkdtemp(&bytes) else { throw .backend("cannot create a temporary directory") }
         let directory = String(cString: made)
