@@ -17,6 +17,10 @@ final class PostgresConnectionPool: Sendable {
     private let connectionConfiguration: PostgresConnection.Configuration
     private let state = Mutex(State())
     private let logger: Logger
+    private let opened = Atomic<Int>(0)
+
+    /// How many connections this pool has opened so far (the listener's included).
+    var connectionsOpened: Int { opened.load(ordering: .relaxed) }
 
     private struct State {
         var idle: [PostgresConnection] = []
@@ -51,6 +55,7 @@ final class PostgresConnectionPool: Sendable {
             state.nextID += 1
             return state.nextID
         }
+        opened.add(1, ordering: .relaxed)
         do {
             return try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.any(), configuration: connectionConfiguration, id: id,
@@ -73,8 +78,10 @@ final class PostgresConnectionPool: Sendable {
             give(connection)
             return result
         } catch {
-            // A server error leaves the session usable (the caller rolled back); anything else may not.
-            if PostgresErrors.sqlState(error) != nil, !connection.isClosed, !Task.isCancelled {
+            // A refusal or a server error leaves the session usable (the caller rolled back); a
+            // connection error or a cancellation in the middle of a statement may not.
+            let usable = error is LockheedError || PostgresErrors.sqlState(error) != nil
+            if usable, !connection.isClosed, !Task.isCancelled {
                 give(connection)
             } else {
                 try? await connection.close()

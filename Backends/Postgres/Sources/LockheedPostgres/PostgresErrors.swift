@@ -28,6 +28,9 @@ enum PostgresErrors {
         if error is CancellationError { return .cancelled }
         let server = "\(configuration.host):\(configuration.port)"
         let role = configuration.username
+        if error is PostgresDecodingError {
+            return .backend("postgres at \(server): a column has an unexpected type (is the schema Lockheed's?)")
+        }
         guard let error = error as? PSQLError else {
             return .unavailable("postgres at \(server): \(error)")
         }
