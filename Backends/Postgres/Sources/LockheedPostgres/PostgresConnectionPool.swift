@@ -75,14 +75,14 @@ final class PostgresConnectionPool: Sendable {
         }
         do {
             let result = try await body(connection)
-            give(connection)
+            await give(connection)
             return result
         } catch {
             // A refusal or a server error leaves the session usable (the caller rolled back); a
             // connection error or a cancellation in the middle of a statement may not.
             let usable = error is LockheedError || PostgresErrors.sqlState(error) != nil
             if usable, !connection.isClosed, !Task.isCancelled {
-                give(connection)
+                await give(connection)
             } else {
                 try? await connection.close()
             }
@@ -99,7 +99,9 @@ final class PostgresConnectionPool: Sendable {
         }
     }
 
-    private func give(_ connection: PostgresConnection) {
+    /// Keeps `connection` for reuse, or closes it and waits until it is closed (postgres-nio
+    /// requires a connection to be closed before it is released).
+    private func give(_ connection: PostgresConnection) async {
         let keep = state.withLock { state in
             guard !state.isShutDown, state.idle.count < configuration.poolSize, !connection.isClosed else {
                 return false
@@ -107,16 +109,7 @@ final class PostgresConnectionPool: Sendable {
             state.idle.append(connection)
             return true
         }
-        if !keep { connection.close().whenComplete { _ in } }
-    }
-
-    /// Drops every idle connection (after a server restart they are all dead).
-    func discardIdle() {
-        let dropped = state.withLock { state in
-            defer { state.idle.removeAll() }
-            return state.idle
-        }
-        for connection in dropped { connection.close().whenComplete { _ in } }
+        if !keep { try? await connection.close() }
     }
 
     /// Closes every idle connection and refuses new work.
