@@ -11,7 +11,8 @@ import PostgresNIO
 /// PostgreSQL refuses to run as root: when the caller is root, the cluster's directory is given
 /// to the `postgres` user and the server runs as that user (`setpriv`). Loopback connections
 /// are trusted, except for the role ``passwordRole``, which must log in with ``password``
-/// (SCRAM). A watchdog shell kills the server if the starting process exits without ``stop()``.
+/// (SCRAM). A watchdog shell stops the server and removes its directory if the starting process exits
+/// without ``stop()``.
 public struct PostgresTestServer: Sendable {
     /// The loopback port the server listens on.
     public let port: Int
@@ -82,6 +83,18 @@ public struct PostgresTestServer: Sendable {
             }
             chown(directory, user.pointee.pw_uid, user.pointee.pw_gid)
         }
+        // A watchdog stops the server (its pid is in postmaster.pid) and removes the directory
+        // when this process ends without doing so, even in the middle of initdb.
+        let pidFile = directory + "/data/postmaster.pid"
+        _ = try? ChildProcess.spawn(
+            executable: "/bin/sh",
+            arguments: [
+                "-c",
+                "while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done; [ -d '\(directory)' ] || exit 0; "
+                    + "P=$(head -n 1 '\(pidFile)' 2>/dev/null); "
+                    + "if [ -n \"$P\" ]; then kill -INT \"$P\"; sleep 1; kill -9 \"$P\" 2>/dev/null; sleep 0.3; fi; "
+                    + "rm -rf '\(directory)'",
+            ], outputPath: "/dev/null")
         let binaries = try binDirectory()
         let status = runSync(
             binaries + "/initdb",
@@ -121,14 +134,6 @@ public struct PostgresTestServer: Sendable {
             process = try ChildProcess.spawn(
                 executable: executable, arguments: prefix + arguments, outputPath: directory + "/postgres.log")
         } catch { throw .backend("\(error)") }
-        // A watchdog kills the server when this process ends without stopping it.
-        _ = try? ChildProcess.spawn(
-            executable: "/bin/sh",
-            arguments: [
-                "-c",
-                "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(process.pid) 2>/dev/null; do sleep 0.5; done; "
-                    + "kill -0 \(getpid()) 2>/dev/null || { kill -9 \(process.pid); sleep 0.3; rm -rf '\(directory)'; }",
-            ], outputPath: "/dev/null")
         let server = PostgresTestServer(port: port, directory: directory, pid: process.pid, process: process)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
