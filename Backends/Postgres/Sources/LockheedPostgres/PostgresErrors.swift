@@ -44,7 +44,7 @@ enum PostgresErrors {
                     "postgres role \"\(role)\": \(message) (Lockheed needs USAGE and CREATE on schema \"\(configuration.schema)\" or an existing schema, and SELECT, INSERT, UPDATE, DELETE on its tables)"
                 )
             case "3D000":
-                return .unavailable("postgres at \(server): \(message)")
+                return .invalidConfiguration("postgres at \(server): \(message)")
             case let state where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"):
                 return .unavailable("postgres at \(server): \(message)")
             case "40001", "40P01":

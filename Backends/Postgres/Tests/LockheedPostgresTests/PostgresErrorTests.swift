@@ -55,6 +55,21 @@ struct PostgresErrorTests {
         await locker.shutdown()
     }
 
+    @Test("a database that does not exist is .invalidConfiguration, not an outage to retry")
+    func missingDatabase() async throws {
+        let server = try await SharedPostgresServer.shared.get()
+        var configuration = server.configuration(schema: uniqueSchema())
+        configuration.database = "no_such_database"
+        let locker = try PostgresLocker(configuration: configuration)
+        let error = try await lockheedError { try await locker.acquire(request) }
+        guard case .invalidConfiguration(let message) = error else {
+            Issue.record("expected .invalidConfiguration, got \(error)")
+            return
+        }
+        #expect(message.contains("no_such_database"))
+        await locker.shutdown()
+    }
+
     @Test("a role without CREATE on the database is .forbidden, naming what it lacks")
     func forbidden() async throws {
         let server = try await SharedPostgresServer.shared.get()
