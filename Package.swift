@@ -187,7 +187,7 @@ let package = Package(
             name: "Lockheed",
             dependencies: [
                 "LockheedCore", "LockheedMemory", "LockheedSQLite", "LockheedRedis",
-                "LockheedKubernetes",
+                "LockheedKubernetes", "LockheedPostgres",
             ],
             swiftSettings: strict
         ),
@@ -204,7 +204,7 @@ let package = Package(
             name: "LockheedCLITests",
             dependencies: [
                 "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "KubernetesAPIDouble",
-                "LockheedCLI",
+                "LockheedCLI", "LockheedPostgres",
             ],
             swiftSettings: strict
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import LockheedCore
+import LockheedPostgres
 
 extension BackendConfiguration {
     /// The environment variable a Redis password may come from, so it stays out of command lines.
@@ -29,6 +30,9 @@ extension BackendConfiguration {
             throw url.error(
                 "TLS (rediss://) is not supported: the system hiredis 0.14 has no TLS; use redis:// on a trusted network",
                 example: "redis://localhost:6379/0")
+        case "postgres", "postgresql":
+            self = .postgres(
+                try PostgresConfiguration(url: text.trimmingCharacters(in: .whitespaces), environment: environment))
         case "kubernetes", "k8s":
             self = .kubernetes(try Self.kubernetesParts(url))
         default:
