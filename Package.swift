@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "LockheedSQLite", targets: ["LockheedSQLite"]),
         .library(name: "LockheedRedis", targets: ["LockheedRedis"]),
         .library(name: "LockheedKubernetes", targets: ["LockheedKubernetes"]),
+        .library(name: "LockheedPostgres", targets: ["LockheedPostgres"]),
         .library(name: "Lockheed", targets: ["Lockheed"]),
         .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
         .library(name: "LockheedTestSupport", targets: ["LockheedTestSupport"]),
@@ -28,6 +29,7 @@ let package = Package(
         // tests, and a throwaway redis-server.
         .library(name: "LockheedKubernetesTesting", targets: ["KubernetesAPIDouble"]),
         .library(name: "LockheedRedisTesting", targets: ["LockheedRedisTesting"]),
+        .library(name: "LockheedPostgresTesting", targets: ["LockheedPostgresTesting"]),
         .executable(name: "lockheed", targets: ["LockheedCLI"]),
     ],
     dependencies: [
@@ -38,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // MARK: Core and the conformance suite
@@ -168,12 +171,50 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: PostgreSQL backend
+        .target(
+            name: "LockheedPostgres",
+            dependencies: [
+                "LockheedCore", log,
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Backends/Postgres/Sources/LockheedPostgres",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "LockheedPostgresTesting",
+            dependencies: [
+                "LockheedPostgres", "LockheedCore", "LockheedTestSupport", log,
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Backends/Postgres/Sources/LockheedPostgresTesting",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "PostgresContender",
+            dependencies: ["LockheedPostgres", "LockheedConformance"],
+            path: "Backends/Postgres/Tests/PostgresContender",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedPostgresTests",
+            dependencies: [
+                "LockheedPostgres", "LockheedPostgresTesting", "LockheedConformance", "LockheedTestSupport",
+                "PostgresContender",
+            ],
+            path: "Backends/Postgres/Tests/LockheedPostgresTests",
+            swiftSettings: strict
+        ),
+
         // MARK: Umbrella (backend selection by URL) and the `lockheed` command
         .target(
             name: "Lockheed",
             dependencies: [
                 "LockheedCore", "LockheedMemory", "LockheedSQLite", "LockheedRedis",
-                "LockheedKubernetes",
+                "LockheedKubernetes", "LockheedPostgres",
             ],
             swiftSettings: strict
         ),
@@ -190,8 +231,7 @@ let package = Package(
             name: "LockheedCLITests",
             dependencies: [
                 "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "LockheedRedisTesting",
-                "KubernetesAPIDouble",
-                "LockheedCLI",
+                "KubernetesAPIDouble", "LockheedCLI", "LockheedPostgres", "LockheedPostgresTesting",
             ],
             swiftSettings: strict
         ),

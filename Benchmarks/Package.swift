@@ -20,6 +20,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Lockheed", path: ".."),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -45,6 +46,14 @@ let package = Package(
                 .product(name: "LockheedRedisTesting", package: lockheed),
                 .product(name: "LockheedConformance", package: lockheed),
                 .product(name: "LockheedTestSupport", package: lockheed),
+            ]),
+        benchmark(
+            "PostgresBenchmarks",
+            [
+                .product(name: "LockheedCore", package: lockheed),
+                .product(name: "LockheedPostgres", package: lockheed),
+                .product(name: "LockheedPostgresTesting", package: lockheed),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         benchmark(
             "KubernetesBenchmarks",

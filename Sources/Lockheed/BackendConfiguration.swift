@@ -1,4 +1,5 @@
 import LockheedCore
+import LockheedPostgres
 
 /// Which backend to use and how, parsed from one URL-like string so users swap backends
 /// without code changes:
@@ -9,6 +10,7 @@ import LockheedCore
 /// | `sqlite:` | SQLite at the default path in the user's state directory |
 /// | `sqlite:///path/to/locks.db?busy_timeout=5s&synchronous=full` | SQLite at an absolute path |
 /// | `redis://[user:password@]host[:port][/db]?prefix=…&timeout=…&reply_spin=…` | Redis |
+/// | `postgres://USER[:PASSWORD]@HOST[:PORT]/DB?schema=…&sslmode=…` | PostgreSQL |
 /// | `kubernetes:` | Kubernetes, in-cluster service account |
 /// | `kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=…` | Kubernetes via a kubeconfig |
 ///
@@ -24,6 +26,8 @@ public enum BackendConfiguration: Sendable, Hashable {
     case redis(RedisURLParts)
     /// The Kubernetes backend (ConfigMaps).
     case kubernetes(KubernetesURLParts)
+    /// The PostgreSQL backend.
+    case postgres(PostgresConfiguration)
 
     /// The backend used when nothing is configured: SQLite at its default path.
     public static let `default`: BackendConfiguration = .sqlite(SQLiteURLParts())
@@ -41,6 +45,7 @@ public enum BackendConfiguration: Sendable, Hashable {
         case .sqlite: "sqlite"
         case .redis: "redis"
         case .kubernetes: "kubernetes"
+        case .postgres: "postgres"
         }
     }
 }
@@ -186,6 +191,8 @@ extension BackendConfiguration: CustomStringConvertible {
             }
             if parts.namespace == nil && query.isEmpty { return "kubernetes:" }
             return "kubernetes://\(parts.namespace ?? "")" + URLText.query(query)
+        case .postgres(let configuration):
+            return configuration.description
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LockheedCore
 import LockheedKubernetes
 import LockheedMemory
+import LockheedPostgres
 import LockheedRedis
 import LockheedSQLite
 
@@ -21,6 +22,8 @@ extension BackendConfiguration {
             return try RedisLocker(configuration: parts.redisConfiguration)
         case .kubernetes(let parts):
             return try KubernetesLocker(configuration: parts.kubernetesConfiguration())
+        case .postgres(let configuration):
+            return try PostgresLocker(configuration: configuration)
         }
     }
 }

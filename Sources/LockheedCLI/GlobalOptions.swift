@@ -9,7 +9,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Backend URL: sqlite:, sqlite:///ABSOLUTE/PATH, redis://[USER:PASSWORD@]HOST[:PORT][/DB], kubernetes:, "
+            "Backend URL: sqlite:, sqlite:///ABSOLUTE/PATH, redis://[USER:PASSWORD@]HOST[:PORT][/DB], "
+                + "postgres://USER[:PASSWORD]@HOST[:PORT]/DB?schema=S, kubernetes:, "
                 + "kubernetes://NAMESPACE, memory:. Default: $LOCKHEED_BACKEND, else the config file, else sqlite:.",
             valueName: "url"))
     var backend: String?

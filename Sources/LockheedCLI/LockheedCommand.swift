@@ -20,6 +20,8 @@ struct LockheedCommand: AsyncParsableCommand {
               redis://[USER:PASSWORD@]HOST[:PORT][/DB]?prefix=P&timeout=2s
                 (also connect_timeout=, pool=, reply_spin=; the password may hold any
                 character, or come from $LOCKHEED_REDIS_PASSWORD; passwords are never printed)
+              postgres://USER[:PASSWORD]@HOST[:PORT]/DB?schema=S&sslmode=disable|require
+                (the password may come from $LOCKHEED_POSTGRES_PASSWORD or $PGPASSWORD)
               kubernetes:                  (in-cluster service account)
               kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=P
               memory:                      (this process only)

@@ -1,5 +1,6 @@
 import Foundation
 import Lockheed
+import LockheedPostgres
 import LockheedRedis
 import Testing
 
@@ -101,6 +102,25 @@ import Testing
         #expect(bad?.contains("app:***@localhost") == true)
         let unknown = message("redis://app:hunter2@localhost?nope=1")
         #expect(unknown?.contains("hunter2") == false)
+    }
+
+    @Test("postgres URLs: any character in a password, found by the URL grammar, never shown")
+    func postgresPasswords() throws {
+        for password in ["p/ss", "p#ss", "p?ss", "p@ss", "p:ss", "p%ss", "p+ss", "p ss", "s3cr/t#?@"] {
+            let escaped = password.replacingOccurrences(of: "%", with: "%25")
+            let url = "postgres://app:\(escaped)@db.internal:5433/locks?schema=ops"
+            guard case .postgres(let configuration) = try parse(url) else {
+                Issue.record("\(url) is not a postgres configuration")
+                continue
+            }
+            #expect(configuration.password == password)
+            #expect(configuration.username == "app")
+            #expect(configuration.host == "db.internal" && configuration.port == 5433)
+            #expect(configuration.database == "locks" && configuration.schema == "ops")
+            #expect(!String(describing: try parse(url)).contains(password))
+            let bad = message("postgres://app:\(escaped)@db.internal:5433/locks?sslmode=sometimes")
+            #expect(bad != nil && bad?.contains(password) == false, "\(bad ?? "")")
+        }
     }
 
     @Test func kubernetesForms() throws {

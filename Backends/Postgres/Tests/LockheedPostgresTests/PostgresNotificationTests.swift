@@ -1,0 +1,96 @@
+import Foundation
+import LockheedConformance
+import LockheedCore
+import LockheedPostgresTesting
+import LockheedTestSupport
+import Testing
+
+@testable import LockheedPostgres
+
+@Suite("Postgres NOTIFY hand-off and contention")
+struct PostgresNotificationTests {
+    @Test("a release on another client wakes a waiter through NOTIFY, long before its poll timeout")
+    func wakeOnRelease() async throws {
+        let fixture = try await PostgresFixture()
+        let holder = try fixture.makePostgresLocker()
+        let waiter = try fixture.makePostgresLocker()
+        let name = try LockName("handoff")
+        _ = try await holder.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
+        let request = try AcquireRequest(name: name, holder: "b", duration: .seconds(30))
+        #expect(try await lockheedError { try await waiter.acquire(request) }.isHeld)
+        waiter.store.listener.start()
+        #expect(await eventually { waiter.store.listener.isConnected })
+        let waiting = Task { try await waiter.waitForChange(of: name, timeout: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let released = ContinuousClock.now
+        #expect(try await holder.release(name, holder: "a"))
+        try await waiting.value
+        let latency = ContinuousClock.now - released
+        #expect(latency < .seconds(3), "woken after \(latency)")
+        _ = try await waiter.acquire(request)
+        await fixture.tearDown()
+    }
+
+    @Test("a takeover and a break notify too; a refresh does not")
+    func takeoverAndBreak() async throws {
+        let fixture = try await PostgresFixture()
+        let a = try fixture.makePostgresLocker()
+        let waiter = try fixture.makePostgresLocker()
+        let name = try LockName("takeover")
+        waiter.store.listener.start()
+        #expect(await eventually { waiter.store.listener.isConnected })
+        _ = try await a.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
+        try await Task.sleep(for: .milliseconds(200))
+        var since = ContinuousClock.now
+        _ = try await a.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
+        var started = ContinuousClock.now
+        try await waiter.waitForChange(of: name, since: since, timeout: .milliseconds(700))
+        #expect(ContinuousClock.now - started >= .milliseconds(600), "a refresh removes no holder: no NOTIFY")
+
+        since = ContinuousClock.now
+        _ = try await a.acquire(
+            try AcquireRequest(name: name, holder: "b", duration: .seconds(30), force: .heldBy("a")))
+        started = ContinuousClock.now
+        try await waiter.waitForChange(of: name, since: since, timeout: .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(3), "a takeover notifies")
+
+        since = ContinuousClock.now
+        _ = try await a.breakLock(name, if: nil)
+        started = ContinuousClock.now
+        try await waiter.waitForChange(of: name, since: since, timeout: .seconds(20))
+        #expect(ContinuousClock.now - started < .seconds(3), "a break notifies")
+        await fixture.tearDown()
+    }
+
+    @Test("contender processes on a new schema never overlap and tokens only rise")
+    func multiProcess() async throws {
+        let server = try await SharedPostgresServer.shared.get()
+        let executable = try #require(ChildProcess.builtProduct(named: "PostgresContender"))
+        let schema = uniqueSchema("contention")
+        let directory = NSTemporaryDirectory() + "lockheed-" + schema
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var paths: [String] = []
+        var children: [ChildProcess] = []
+        // All start at once on a schema that does not exist yet: they race to create it.
+        for index in 0..<3 {
+            let path = "\(directory)/history-\(index).txt"
+            paths.append(path)
+            children.append(
+                try ChildProcess.spawn(
+                    executable: executable,
+                    arguments: [String(server.port), schema, "contended", "3000", "5", path],
+                    outputPath: "\(directory)/out-\(index).txt"))
+        }
+        for (index, child) in children.enumerated() {
+            let status = await child.waitForExit()
+            let output = (try? String(contentsOfFile: "\(directory)/out-\(index).txt", encoding: .utf8)) ?? ""
+            #expect(status == 0, "contender \(index): \(output)")
+        }
+        let history = try ContentionHistory.load(paths: paths)
+        #expect(history.intervals.count > 20, "only \(history.intervals.count) sections")
+        #expect(Set(history.intervals.map(\.holder)).count == 3, "every contender got the lock")
+        try history.verify()
+        try await superuser(server, "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE")
+    }
+}
