@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
         .library(name: "LockheedTestSupport", targets: ["LockheedTestSupport"]),
         .library(name: "KubernetesAPIDouble", targets: ["KubernetesAPIDouble"]),
+        .library(name: "LockheedLeaderElection", targets: ["LockheedLeaderElection"]),
         .executable(name: "lockheed", targets: ["LockheedCLI"]),
     ],
     dependencies: [
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // MARK: Core and the conformance suite
@@ -180,6 +182,37 @@ let package = Package(
             dependencies: [
                 "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "KubernetesAPIDouble",
                 "LockheedCLI",
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Leader election (a swift-service-lifecycle Service on any backend) and its example
+        .target(
+            name: "LockheedLeaderElection",
+            dependencies: [
+                "LockheedCore", log, metrics,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "LeaderElectedJob",
+            dependencies: [
+                "Lockheed", "LockheedLeaderElection", log,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/LeaderElectedJob",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedLeaderElectionTests",
+            dependencies: [
+                "LockheedLeaderElection", "Lockheed", "LockheedMemory", "LockheedTestSupport", "LockheedRedis", log,
+                "LeaderElectedJob",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),
