@@ -102,7 +102,7 @@ public final class LeaderElection: Service, Sendable {
     /// Campaigns and leads until graceful shutdown or cancellation; see the type's description.
     public func run() async throws {
         metrics.set(leading: false)
-        try await cancelWhenGracefulShutdown { try await self.campaign() }
+        try await campaign()
     }
 
     /// Who leads now, as the backend says.
@@ -120,7 +120,7 @@ public final class LeaderElection: Service, Sendable {
 
     private func campaign() async throws {
         var terms = 0
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             terms += 1
             let term = terms
             let lock = try Lock(
@@ -128,23 +128,20 @@ public final class LeaderElection: Service, Sendable {
                 logger: logger, metricsFactory: metricsFactory)
             logger.debug("campaigning", metadata: ["term": "\(term)"])
             var failure: (any Error)?
-            do {
-                try await lock.withLock { held in try await self.lead(held, term: term) }
+            switch await serve(term, with: lock) {
+            case .success:
                 logger.info("resigned: leading returned", metadata: ["term": "\(term)"])
-            } catch let error as LockheedError {
+            case .failure(let error as LockheedError):
                 switch error {
-                case .lost:
-                    logger.warning("leadership lost", metadata: ["term": "\(term)"])
-                case .cancelled:
-                    break
-                default:
-                    if !Task.isCancelled && !error.isBackendFailure { failure = error }
+                case .lost: logger.warning("leadership lost", metadata: ["term": "\(term)"])
+                case .cancelled: break
+                default: if !error.isBackendFailure && !stopping { failure = error }
                 }
-            } catch {
-                if !Task.isCancelled { failure = error }
+            case .failure(let error):
+                if !(error is CancellationError) && !stopping { failure = error }
             }
-            // withLock releases on return, but a release sent from a cancelled task may be
-            // refused by the backend client: send it again from a task that is not cancelled.
+            // A release sent from a cancelled task may be refused by the backend client (when
+            // cancellation raced with the start of a term): send it again from one that is not.
             if lock.isHeld {
                 await Task { try? await lock.release() }.value
             }
@@ -152,8 +149,27 @@ public final class LeaderElection: Service, Sendable {
                 logger.error("leading failed: \(failure)", metadata: ["term": "\(term)"])
                 throw failure
             }
-            if Task.isCancelled { break }
+            if stopping { break }
             try? await Task.sleep(for: options.backoff)
+        }
+    }
+
+    /// Whether the election is being stopped: cancelled, or shutting down gracefully.
+    private var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+
+    /// Runs one term in a task of its own: graceful shutdown cancels only the campaign (while not
+    /// leading) or only the `leading` closure (see ``lead(_:term:)``), so ``Lock/withLock(_:)``
+    /// releases the lease from a task that is not cancelled.
+    private func serve(_ term: Int, with lock: Lock) async -> Result<Void, any Error> {
+        let task = Task { try await lock.withLock { held in try await self.lead(held, term: term) } }
+        return await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await task.result
+            } onGracefulShutdown: {
+                if !self.isLeader { task.cancel() }
+            }
+        } onCancel: {
+            task.cancel()
         }
     }
 
@@ -171,6 +187,7 @@ public final class LeaderElection: Service, Sendable {
             metrics.transition(toLeader: false)
             logger.info("stopped leading", metadata: ["term": "\(term)", "fencing_token": "\(held.fencingToken)"])
         }
-        try await leading(leadership)
+        let leading = self.leading
+        try await cancelWhenGracefulShutdown { try await leading(leadership) }
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import LockheedCore
 import Synchronization
 
-/// A real locker whose renewals and releases can be made to hang, as calls to a backend that
-/// stopped answering do; everything else goes through.
+/// A real locker whose renewals can be made to hang, as calls to a backend that stopped
+/// answering do, and whose releases then fail at once; everything else goes through.
 final class HangingLocker: Locker {
     let base: any Locker
     let hanging = Mutex(false)
@@ -23,7 +23,7 @@ final class HangingLocker: Locker {
         return try await base.renew(name, holder: holder, duration: duration)
     }
     func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
-        try await hangIfAsked()
+        if hanging.withLock({ $0 }) { throw .unavailable("release refused by the test") }
         return try await base.release(name, holder: holder)
     }
     func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {

@@ -18,7 +18,7 @@ import Testing
 ///   scheduling on a loaded machine and the observer's 20 ms polling).
 /// - SIGTERM: the lease is released at once; asserted < 1.5 s, below the 1.6 s that expiry alone
 ///   would take at the earliest (duration − renew interval after the last renewal).
-@Suite("LeaderElection end to end", .serialized)
+@Suite("LeaderElection end to end", .serialized, .timeLimit(.minutes(2)))
 struct LeaderElectionEndToEndTests {
     static let killBound = JobFleet.duration + JobFleet.renew + 2000  // ms
     static let termBound = 1500  // ms

@@ -10,7 +10,7 @@ import Synchronization
 import Testing
 
 /// Elections sharing one in-memory store, in one process.
-@Suite("LeaderElection on the memory backend")
+@Suite("LeaderElection on the memory backend", .timeLimit(.minutes(1)))
 struct LeaderElectionTests {
     static func options(duration: Duration = .seconds(2), renew: Duration = .milliseconds(200)) -> LeaderElectionOptions
     {
@@ -85,7 +85,8 @@ struct LeaderElectionTests {
             #expect(await eventually { election.isLeader })
             let first = try #require(election.leadership)
             // The backend keeps the lease (until it expires) but stops answering renewals and
-            // releases: the same holder acquiring again would silently refresh it.
+            // refuses releases: the same holder acquiring again before expiry would silently
+            // refresh the old lease and keep its token.
             locker.hanging.withLock { $0 = true }
             let hung = ContinuousClock.now
             #expect(await eventually { probe.terms.first?.ended != nil })
@@ -134,6 +135,29 @@ struct LeaderElectionTests {
         #expect(ContinuousClock.now - shutdown < .seconds(3))
         let current = try await standby.currentLeader()
         #expect(current?.identity == "standby")
+    }
+
+    @Test("graceful shutdown of a standby stops its campaign; it never leads")
+    func gracefulShutdownOfStandby() async throws {
+        let store = MemoryLockStore()
+        let probe = ElectionProbe()
+        let leader = try LeaderElection(
+            "standby", locker: store.makeLocker(), identity: "leader", options: Self.options(), logger: quiet,
+            leading: probe.leading())
+        let standby = try LeaderElection(
+            "standby", locker: store.makeLocker(), identity: "standby", options: Self.options(), logger: quiet,
+            leading: probe.leading())
+        let leaderRun = Task { try await leader.run() }
+        defer { leaderRun.cancel() }
+        #expect(await eventually { leader.isLeader })
+        let (trigger, standbyRun) = await testGracefulShutdown { trigger in
+            (trigger, Task { try await standby.run() })
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        trigger.triggerGracefulShutdown()
+        try await standbyRun.value
+        #expect(probe.terms.count == 1)
+        #expect(leader.isLeader)
     }
 
     @Test("the leader-change sequence reports each new leader with its identity, once")
