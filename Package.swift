@@ -208,7 +208,8 @@ let package = Package(
         .testTarget(
             name: "LockheedLeaderElectionTests",
             dependencies: [
-                "LockheedLeaderElection", "Lockheed", "LockheedMemory", "LockheedTestSupport", "LockheedRedis", log,
+                "LockheedLeaderElection", "Lockheed", "LockheedMemory", "LockheedTestSupport", "LockheedRedis",
+                "KubernetesAPIDouble", log,
                 "LeaderElectedJob",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

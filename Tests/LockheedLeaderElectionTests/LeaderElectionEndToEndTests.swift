@@ -1,4 +1,5 @@
 import Foundation
+import KubernetesAPIDouble
 import Lockheed
 import LockheedLeaderElection
 import LockheedRedis
@@ -9,7 +10,7 @@ import Testing
     import Glibc
 #endif
 
-/// Three `LeaderElectedJob` processes per backend: SIGKILL of the leader, then SIGTERM of the
+/// Three `LeaderElectedJob` processes per backend (SQLite, Redis, the Kubernetes double): SIGKILL of the leader, then SIGTERM of the
 /// next one, with the shared history checked for overlapping terms.
 ///
 /// Leases last 2 s, renewed every 400 ms; standbys retry at most every 200 ms. Bounds:
@@ -43,6 +44,41 @@ struct LeaderElectionEndToEndTests {
             throw error
         }
         await server.stop()
+    }
+
+    @Test("Kubernetes (the API-server double): three processes, SIGKILL and SIGTERM of the leader")
+    func kubernetes() async throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try await KubernetesAPIServerDouble.start()
+        server.createNamespace("fleet")
+        let kubeconfig = directory.appendingPathComponent("kubeconfig").path
+        try """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: double
+          cluster:
+            server: \(server.baseURL)
+        contexts:
+        - name: double
+          context:
+            cluster: double
+            user: tester
+        current-context: double
+        users:
+        - name: tester
+          user:
+            token: test-token
+        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        do {
+            try await Self.failover(
+                backendURL: "kubernetes://fleet?kubeconfig=\(kubeconfig)&prefix=leader", in: directory)
+        } catch {
+            try? await server.shutdown()
+            throw error
+        }
+        try await server.shutdown()
     }
 
     static func temporaryDirectory() throws -> URL {
