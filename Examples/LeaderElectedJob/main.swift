@@ -51,5 +51,8 @@ do {
     await locker.shutdown()
 } catch {
     logger.error("LeaderElectedJob failed: \(error)")
-    exit(1)
+    switch error as? LockheedError {
+    case .invalidConfiguration, .invalidName, .invalidTag, .invalidHolder: exit(64)
+    default: exit(1)
+    }
 }
