@@ -25,8 +25,9 @@ let package = Package(
         .library(name: "Lockheed", targets: ["Lockheed"]),
         .library(name: "LockheedConformance", targets: ["LockheedConformance"]),
         .library(name: "LockheedTestSupport", targets: ["LockheedTestSupport"]),
+        .library(name: "LockheedLeaderElection", targets: ["LockheedLeaderElection"]),
         // Testing products (Hummingbird's style): the Kubernetes API-server double for users' own
-        // tests, and a throwaway redis-server.
+        // tests, and throwaway redis-server and PostgreSQL servers.
         .library(name: "LockheedKubernetesTesting", targets: ["KubernetesAPIDouble"]),
         .library(name: "LockheedRedisTesting", targets: ["LockheedRedisTesting"]),
         .library(name: "LockheedPostgresTesting", targets: ["LockheedPostgresTesting"]),
@@ -41,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // MARK: Core and the conformance suite
@@ -232,6 +234,39 @@ let package = Package(
             dependencies: [
                 "Lockheed", "LockheedConformance", "LockheedTestSupport", "LockheedRedis", "LockheedRedisTesting",
                 "KubernetesAPIDouble", "LockheedCLI", "LockheedPostgres", "LockheedPostgresTesting",
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Leader election (a swift-service-lifecycle Service on any backend) and its example
+        .target(
+            name: "LockheedLeaderElection",
+            dependencies: [
+                "LockheedCore", log, metrics,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "LeaderElectedJob",
+            dependencies: [
+                "Lockheed", "LockheedLeaderElection", log,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/LeaderElectedJob",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LockheedLeaderElectionTests",
+            dependencies: [
+                "LockheedLeaderElection", "Lockheed", "LockheedMemory", "LockheedTestSupport", "LockheedRedis",
+                "LockheedRedisTesting",
+                "KubernetesAPIDouble", log,
+                "LeaderElectedJob",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

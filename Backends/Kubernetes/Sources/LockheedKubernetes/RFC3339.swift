@@ -12,8 +12,8 @@ enum RFC3339 {
     static func format(_ date: Date) -> String {
         // RFC 3339 has four-digit years: a date outside 0001-01-01…9999-12-31 (reachable only
         // from an odd stored record) is written as the nearest end, never trapping.
-        let seconds = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799.999_999)
-        let total = Int64((seconds * 1_000_000).rounded())
+        let seconds = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_800)
+        let total = min(Int64((seconds * 1_000_000).rounded()), 253_402_300_799_999_999)
         let days = total >= 0 ? total / 86_400_000_000 : (total - 86_399_999_999) / 86_400_000_000
         let micros = total - days * 86_400_000_000
         let (year, month, day) = civil(fromDays: days)

@@ -31,9 +31,9 @@ struct WireFormatTests {
         #expect(abs(try #require(RFC3339.parse(text)).timeIntervalSince(date)) < 0.000_001)
         #expect(RFC3339.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000Z")
         // Out of RFC 3339's four-digit years: the nearest end, never a trap or a malformed year.
-        #expect(RFC3339.format(Date(timeIntervalSince1970: 1e15)).hasPrefix("9999-12-31T23:59:59"))
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 1e15)) == "9999-12-31T23:59:59.999999Z")
         #expect(RFC3339.format(Date(timeIntervalSince1970: -1e15)) == "0001-01-01T00:00:00.000000Z")
-        #expect(RFC3339.format(.distantFuture).hasPrefix("9999-"))
+        #expect(RFC3339.format(.distantFuture).hasPrefix("4001-01-01T00:00:00"))
         #expect(RFC3339.isInfinite(try #require(RFC3339.parse(RFC3339.infinite))))
         #expect(!RFC3339.isInfinite(date))
     }

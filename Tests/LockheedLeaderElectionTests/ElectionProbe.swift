@@ -1,0 +1,57 @@
+import Foundation
+import LockheedCore
+import LockheedLeaderElection
+import Synchronization
+
+/// What the `leading` closures of elections under test did: terms entered and left, the most
+/// that were leading at once, and whether each term ended by cancellation.
+final class ElectionProbe: Sendable {
+    struct Term: Sendable {
+        let leadership: Leadership
+        let started: ContinuousClock.Instant
+        var ended: ContinuousClock.Instant?
+        var cancelled = false
+    }
+
+    struct State {
+        var terms: [Term] = []
+        var leadingNow = 0
+        var mostAtOnce = 0
+    }
+
+    let state = Mutex(State())
+
+    var terms: [Term] { state.withLock { $0.terms } }
+    var mostAtOnce: Int { state.withLock { $0.mostAtOnce } }
+
+    /// A `leading` closure that leads for `hold` (or until cancelled when `nil`), recording it.
+    func leading(for hold: Duration? = nil) -> @Sendable (Leadership) async throws -> Void {
+        { [self] leadership in
+            let index = state.withLock { state in
+                state.leadingNow += 1
+                state.mostAtOnce = max(state.mostAtOnce, state.leadingNow)
+                state.terms.append(Term(leadership: leadership, started: .now))
+                return state.terms.count - 1
+            }
+            defer {
+                let cancelled = Task.isCancelled
+                state.withLock { state in
+                    state.leadingNow -= 1
+                    state.terms[index].ended = .now
+                    state.terms[index].cancelled = cancelled
+                }
+            }
+            try await Task.sleep(for: hold ?? .seconds(3600))
+        }
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
+func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}
