@@ -175,13 +175,22 @@ public final class Lock: Sendable {
 
     /// Stops background renewal and releases the lease. Idempotent.
     ///
-    /// When the backend cannot be reached the error is thrown and the handle stops counting
-    /// the lease as held once its certain validity passes.
+    /// The release is sent even from a cancelled task (it is clean-up: a backend that would
+    /// abandon a cancelled call must not leave the lease behind). When the backend cannot be
+    /// reached the error is thrown and the handle stops counting the lease as held once its
+    /// certain validity passes.
     public func release() async throws(LockheedError) {
         await stopBackgroundRenewal()
         let start = ContinuousClock.now
         do {
-            _ = try await locker.release(name, holder: holder)
+            // An unstructured task does not inherit the caller's cancellation.
+            _ = try await Task { [locker, name, holder] () -> Result<Bool, LockheedError> in
+                do throws(LockheedError) {
+                    return .success(try await locker.release(name, holder: holder))
+                } catch {
+                    return .failure(error)
+                }
+            }.value.get()
             state.withLock {
                 $0.lease = nil
                 $0.validUntil = nil

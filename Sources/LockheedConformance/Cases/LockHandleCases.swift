@@ -2,6 +2,20 @@ import LockheedCore
 import Testing
 
 let lockHandleCases: [ConformanceCase] = [
+    ConformanceCase("withLock in a task that is cancelled still releases its lease at once") { fixture in
+        let (a, b) = try await twoLockers(fixture)
+        let lock = try Lock("cancelled-holder", locker: a).duration(.seconds(60))
+        let holding = Task {
+            try await lock.withLock { _ in try await Task.sleep(for: .seconds(60)) }
+        }
+        #expect(await eventually(within: .seconds(5)) { lock.isHeld })
+        holding.cancel()
+        _ = await holding.result
+        let state = try await b.state(of: lock.name)
+        #expect(
+            state?.leases.isEmpty ?? true, "the cancelled holder's lease is still stored: \(String(describing: state))")
+        _ = try await b.acquire(request(lock.name, "holder-b"))
+    },
     ConformanceCase("withLock keeps the lease alive for several durations and releases at the end") { fixture in
         let (a, b) = try await twoLockers(fixture)
         let lock = try Lock("keepalive", locker: a).duration(.milliseconds(900)).renewInterval(.milliseconds(200))
