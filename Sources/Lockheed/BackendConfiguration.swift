@@ -1,5 +1,9 @@
 import LockheedCore
-import LockheedPostgres
+
+// The Fuzz/ package compiles this file without the Postgres backend (and its NIO build).
+#if canImport(LockheedPostgres)
+    import LockheedPostgres
+#endif
 
 /// Which backend to use and how, parsed from one URL-like string so users swap backends
 /// without code changes:
@@ -26,8 +30,10 @@ public enum BackendConfiguration: Sendable, Hashable {
     case redis(RedisURLParts)
     /// The Kubernetes backend (ConfigMaps).
     case kubernetes(KubernetesURLParts)
-    /// The PostgreSQL backend.
-    case postgres(PostgresConfiguration)
+    #if canImport(LockheedPostgres)
+        /// The PostgreSQL backend.
+        case postgres(PostgresConfiguration)
+    #endif
 
     /// The backend used when nothing is configured: SQLite at its default path.
     public static let `default`: BackendConfiguration = .sqlite(SQLiteURLParts())
@@ -45,7 +51,9 @@ public enum BackendConfiguration: Sendable, Hashable {
         case .sqlite: "sqlite"
         case .redis: "redis"
         case .kubernetes: "kubernetes"
-        case .postgres: "postgres"
+        #if canImport(LockheedPostgres)
+            case .postgres: "postgres"
+        #endif
         }
     }
 }
@@ -191,8 +199,10 @@ extension BackendConfiguration: CustomStringConvertible {
             }
             if parts.namespace == nil && query.isEmpty { return "kubernetes:" }
             return "kubernetes://\(parts.namespace ?? "")" + URLText.query(query)
-        case .postgres(let configuration):
-            return configuration.description
+        #if canImport(LockheedPostgres)
+            case .postgres(let configuration):
+                return configuration.description
+        #endif
         }
     }
 }

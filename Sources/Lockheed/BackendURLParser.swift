@@ -1,6 +1,10 @@
 import Foundation
 import LockheedCore
-import LockheedPostgres
+
+// The Fuzz/ package compiles this file without the Postgres backend (and its NIO build).
+#if canImport(LockheedPostgres)
+    import LockheedPostgres
+#endif
 
 extension BackendConfiguration {
     /// The environment variable a Redis password may come from, so it stays out of command lines.
@@ -38,8 +42,10 @@ extension BackendConfiguration {
             throw url.error(
                 "TLS (rediss://) is not supported: the system hiredis 0.14 has no TLS; use redis:// on a trusted network",
                 example: "redis://localhost:6379/0")
-        case "postgres", "postgresql":
-            self = .postgres(try Self.postgresConfiguration(url, environment: environment))
+        #if canImport(LockheedPostgres)
+            case "postgres", "postgresql":
+                self = .postgres(try Self.postgresConfiguration(url, environment: environment))
+        #endif
         case "kubernetes", "k8s":
             self = .kubernetes(try Self.kubernetesParts(url))
         default:
@@ -85,45 +91,48 @@ extension BackendConfiguration {
         return parts
     }
 
-    /// A postgres URL, its user part found by the URL grammar (as for Redis, so no character of a
-    /// password can move it into the host or an error), handed to ``PostgresConfiguration`` with
-    /// the user and password %-escaped.
-    private static func postgresConfiguration(_ url: BackendURL, environment: [String: String])
-        throws(LockheedError) -> PostgresConfiguration
-    {
-        let example = "postgres://user:PASSWORD@localhost:5432/mydb?schema=locks"
-        guard url.hasAuthority, let host = url.host, !host.isEmpty else {
-            throw url.error("a postgres URL names its server after two slashes", example: example)
-        }
-        var userPart = ""
-        if let userInfo = url.userInfo?[...].unicodeScalars {
-            let colon = userInfo.firstIndex(of: ":")
-            guard let user = URLText.unescape(userInfo[..<(colon ?? userInfo.endIndex)]) else {
-                throw url.error("the user name has a malformed %-escape", example: example)
+    #if canImport(LockheedPostgres)
+        /// A postgres URL, its user part found by the URL grammar (as for Redis, so no character of a
+        /// password can move it into the host or an error), handed to ``PostgresConfiguration`` with
+        /// the user and password %-escaped.
+        private static func postgresConfiguration(_ url: BackendURL, environment: [String: String])
+            throws(LockheedError) -> PostgresConfiguration
+        {
+            let example = "postgres://user:PASSWORD@localhost:5432/mydb?schema=locks"
+            guard url.hasAuthority, let host = url.host, !host.isEmpty else {
+                throw url.error("a postgres URL names its server after two slashes", example: example)
             }
-            userPart = URLText.escape(user, allowing: URLText.unreserved)
-            if let colon {
-                guard let password = URLText.unescape(userInfo[userInfo.index(after: colon)...]) else {
-                    throw url.error("the password has a malformed %-escape", example: example)
+            var userPart = ""
+            if let userInfo = url.userInfo?[...].unicodeScalars {
+                let colon = userInfo.firstIndex(of: ":")
+                guard let user = URLText.unescape(userInfo[..<(colon ?? userInfo.endIndex)]) else {
+                    throw url.error("the user name has a malformed %-escape", example: example)
                 }
-                userPart += ":" + URLText.escape(password, allowing: URLText.unreserved)
+                userPart = URLText.escape(user, allowing: URLText.unreserved)
+                if let colon {
+                    guard let password = URLText.unescape(userInfo[userInfo.index(after: colon)...]) else {
+                        throw url.error("the password has a malformed %-escape", example: example)
+                    }
+                    userPart += ":" + URLText.escape(password, allowing: URLText.unreserved)
+                }
+                userPart += "@"
             }
-            userPart += "@"
+            let query = URLText.query(
+                url.query.map {
+                    URLText.escape($0.0, allowing: URLText.unreserved) + "="
+                        + URLText.escape($0.1, allowing: URLText.unreserved)
+                })
+            let canonical = "postgres://\(userPart)\(host)\(url.path)\(query)"
+            do {
+                return try PostgresConfiguration(url: canonical, environment: environment)
+            } catch {
+                // PostgresConfiguration names what is wrong, never the password; add the masked URL.
+                guard case .invalidConfiguration(let message) = error else { throw error }
+                throw url.error(message, example: example)
+            }
         }
-        let query = URLText.query(
-            url.query.map {
-                URLText.escape($0.0, allowing: URLText.unreserved) + "="
-                    + URLText.escape($0.1, allowing: URLText.unreserved)
-            })
-        let canonical = "postgres://\(userPart)\(host)\(url.path)\(query)"
-        do {
-            return try PostgresConfiguration(url: canonical, environment: environment)
-        } catch {
-            // PostgresConfiguration names what is wrong, never the password; add the masked URL.
-            guard case .invalidConfiguration(let message) = error else { throw error }
-            throw url.error(message, example: example)
-        }
-    }
+
+    #endif
 
     private static func redisParts(_ url: BackendURL, environment: [String: String]) throws(LockheedError)
         -> RedisURLParts
