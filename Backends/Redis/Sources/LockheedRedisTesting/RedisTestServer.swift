@@ -125,3 +125,18 @@ public struct RedisTestServer: Sendable {
         return info?.contains("process_id:\(pid)\r\n") ?? false
     }
 }
+
+extension RedisTestServer: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The server without the value of `--requirepass`, which test output must not show.
+    public var description: String {
+        var shown = extraArguments
+        if let index = shown.firstIndex(of: "--requirepass"), index + 1 < shown.count { shown[index + 1] = "***" }
+        return "RedisTestServer(port: \(port), pid: \(pid), directory: \(directory), arguments: \(shown))"
+    }
+
+    /// The same as ``description``.
+    public var debugDescription: String { description }
+
+    /// Shows only ``description``, so `dump` and `String(reflecting:)` do not print the password.
+    public var customMirror: Mirror { Mirror(self, children: ["server": description]) }
+}

@@ -34,6 +34,11 @@ extension RedisDedicatedServerTests {
             let secret = "right-\(UInt64.random(in: 0...UInt64.max))"
             let wrongSecret = "wrong-\(UInt64.random(in: 0...UInt64.max))"
             let server = try await RedisTestServer.start(extraArguments: ["--requirepass", secret])
+            var dumpedServer = ""
+            dump(server, to: &dumpedServer)
+            for text in [String(describing: server), String(reflecting: server), dumpedServer] {
+                #expect(!text.contains(secret) && text.contains("***"), "the test server printed its password: \(text)")
+            }
             let log = CapturedLog()
             var configuration = server.configuration(keyPrefix: uniquePrefix())
             configuration.password = wrongSecret
