@@ -50,8 +50,7 @@ extension Lock {
                     guard now - since < limit else {
                         throw giveUp(error, mayHaveGranted: !heldBefore, failingFor: now - since)
                     }
-                    delay = min(.milliseconds(100) * (1 << min(backendFailures - 1, 5)), .seconds(2))
-                    delay = min(delay, since + limit - now)
+                    delay = min(Self.backendRetry.delay(afterAttempt: backendFailures), since + limit - now)
                 } else {
                     guard error.isTransient else { throw giveUp(error, mayHaveGranted: !heldBefore) }
                     if let maxAttempts = options.retry.maxAttempts, attempt >= maxAttempts {
@@ -76,6 +75,10 @@ extension Lock {
             }
         }
     }
+
+    /// How a failing backend is retried within ``LockOptions/backendTimeout``: backoff from
+    /// 100 ms to 2 s, with the usual jitter so clients do not retry in step.
+    static let backendRetry = RetryPolicy(maxAttempts: nil, initialDelay: .milliseconds(100), maxDelay: .seconds(2))
 
     /// The error to throw when acquiring gives up; starts a holder-scoped release in the
     /// background when the last attempt may have been granted without this handle learning of it.

@@ -10,15 +10,16 @@ extension Lock {
     }
 
     /// Renews every `interval` until cancelled (returns) or until the lease is lost (throws
-    /// ``LockheedError/lost(_:holder:)`` after emitting ``LockEvent/lost(_:)``).
-    func keepAlive(every interval: Duration) async throws(LockheedError) {
-        emit(.maintainStarted)
-        defer { emit(.maintainStopped) }
-        var wake = nextWake(every: interval)
-        while true {
-            do { try await Task.sleep(until: wake, clock: .continuous) } catch { return }
-            guard let next = try await keepAliveStep(every: interval) else { return }
-            wake = next
+    /// ``LockheedError/lost(_:holder:)`` after emitting ``LockEvent/lost(_:)``). `lock` gives the
+    /// handle, or `nil` once it is gone: the loop holds it only while a renewal is in flight, so
+    /// background renewal can keep it weakly.
+    static func keepAlive(every interval: Duration, _ lock: () -> Lock?) async throws(LockheedError) {
+        lock()?.emit(.maintainStarted)
+        defer { lock()?.emit(.maintainStopped) }
+        var wake = lock()?.nextWake(every: interval)
+        while let instant = wake {
+            do { try await Task.sleep(until: instant, clock: .continuous) } catch { return }
+            wake = try await lock()?.keepAliveStep(every: interval)
         }
     }
 
@@ -26,18 +27,8 @@ extension Lock {
     /// dropping the handle ends it.
     func startBackgroundRenewal(every interval: Duration) {
         let task = Task { [weak self] in
-            self?.emit(.maintainStarted)
-            var wake = self?.nextWake(every: interval)
-            while let instant = wake {
-                do { try await Task.sleep(until: instant, clock: .continuous) } catch { break }
-                guard let lock = self else { return }
-                do throws(LockheedError) {
-                    wake = try await lock.keepAliveStep(every: interval)
-                } catch {
-                    break
-                }
-            }
-            self?.emit(.maintainStopped)
+            // A loss is reported through the handle's events; nothing more to do here.
+            do throws(LockheedError) { try await Self.keepAlive(every: interval) { [weak self] in self } } catch {}
         }
         let previous = state.withLock { state in
             defer { state.keeper = task }

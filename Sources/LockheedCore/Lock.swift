@@ -223,7 +223,7 @@ public final class Lock: Sendable {
                     group.addTask { .body(try await body(held)) }
                     if let interval {
                         group.addTask {
-                            try await self.keepAlive(every: interval)
+                            try await Lock.keepAlive(every: interval) { self }
                             return .keeperStopped
                         }
                     }
