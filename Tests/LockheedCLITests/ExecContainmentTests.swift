@@ -185,16 +185,23 @@ import Testing
         }
     }
 
-    @Test func ctrlCOnATerminalReachesTheCommandOnce() async throws {
+    /// `script(1)` running `command` on a pseudo-terminal, with a FIFO whose bytes it types
+    /// into that terminal: the returned descriptor is the keyboard (close it when done).
+    private func onTerminal(_ command: String) throws -> (terminal: CLIProcess, keyboard: Int32) {
         let script = try #require(
             ["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) })
-        let lockheed = try #require(CLIProcess.binary)
-        // `script` runs lockheed on a pseudo-terminal and copies what we write to the FIFO into it.
         let keys = directory.path("keys")
         #expect(mkfifo(keys, 0o600) == 0)
         let keyboard = open(keys, O_RDWR | O_CLOEXEC)
         #expect(keyboard >= 0)
-        defer { close(keyboard) }
+        let terminal = try CLIProcess.start(
+            ["-qec", command, "/dev/null"], in: directory.url, environment: ["SHELL": "/bin/sh"], stdinPath: keys,
+            executable: script)
+        return (terminal, keyboard)
+    }
+
+    @Test func ctrlCOnATerminalReachesTheCommandOnce() async throws {
+        let lockheed = try #require(CLIProcess.binary)
         let count = directory.path("count")
         let stop = directory.path("stop")
         let job =
@@ -202,9 +209,8 @@ import Testing
             + "while [ ! -e \(stop) ]; do sleep 0.5 & wait $!; done; exit 0"
         let command = ([lockheed, "exec", "-q"] + backend + ["tty", "--", "sh", "-c", job]).map(shellQuoted)
             .joined(separator: " ")
-        let terminal = try CLIProcess.start(
-            ["-qec", command, "/dev/null"], in: directory.url, environment: ["SHELL": "/bin/sh"], stdinPath: keys,
-            executable: script)
+        let (terminal, keyboard) = try onTerminal(command)
+        defer { close(keyboard) }
         #expect(await CLIProcess.eventually { fileExists("ready") })
         #expect(write(keyboard, "\u{03}", 1) == 1)
         #expect(await CLIProcess.eventually { fileExists("count") })
@@ -216,19 +222,11 @@ import Testing
     }
 
     @Test func ctrlZStopsTheCommandAndLockheedAndFgContinuesBoth() async throws {
-        let script = try #require(
-            ["/usr/bin/script", "/bin/script"].first { FileManager.default.isExecutableFile(atPath: $0) })
         let lockheed = try #require(CLIProcess.binary)
-        let keys = directory.path("keys")
-        #expect(mkfifo(keys, 0o600) == 0)
-        let keyboard = open(keys, O_RDWR | O_CLOEXEC)
-        #expect(keyboard >= 0)
+        // An interactive shell with job control on the pseudo-terminal runs lockheed as a job.
+        let (terminal, keyboard) = try onTerminal("sh -i")
         defer { close(keyboard) }
         func type(_ text: String) { #expect(write(keyboard, text, text.utf8.count) == text.utf8.count) }
-        // An interactive shell with job control on the pseudo-terminal runs lockheed as a job.
-        let terminal = try CLIProcess.start(
-            ["-qec", "sh -i", "/dev/null"], in: directory.url, environment: ["SHELL": "/bin/sh"], stdinPath: keys,
-            executable: script)
         let beat = directory.path("beat")
         let job =
             "echo $PPID > \(directory.path("guard")); i=0; "
