@@ -121,9 +121,11 @@ struct LeaderElectionTests {
         let (trigger, leaderRun) = await testGracefulShutdown { trigger in
             (trigger, Task { try await leader.run() })
         }
+        // The standby starts campaigning only once the leader leads: started together, either
+        // could win the first term.
+        #expect(await eventually { leader.isLeader })
         let standbyRun = Task { try await standby.run() }
         defer { standbyRun.cancel() }
-        #expect(await eventually { leader.isLeader })
         try await Task.sleep(for: .milliseconds(100))
         #expect(!standby.isLeader)
         let shutdown = ContinuousClock.now
