@@ -14,7 +14,6 @@ let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics
 
 let package = Package(
     name: "Lockheed",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "LockheedCore", targets: ["LockheedCore"]),
         .library(name: "LockheedMemory", targets: ["LockheedMemory"]),
@@ -41,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.29.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.25.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(
             name: "LockheedCoreTests",
             dependencies: [
-                "LockheedCore", "LockheedMemory",
+                "LockheedCore", "LockheedConformance", "LockheedMemory",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: strict
@@ -113,7 +113,7 @@ let package = Package(
         ),
         .target(
             name: "LockheedRedis",
-            dependencies: ["LockheedCore", "CHiredis", log],
+            dependencies: ["LockheedCore", "CHiredis", log, .product(name: "Crypto", package: "swift-crypto")],
             path: "Backends/Redis/Sources/LockheedRedis",
             swiftSettings: strict
         ),
@@ -260,7 +260,8 @@ let package = Package(
         .testTarget(
             name: "LockheedLeaderElectionTests",
             dependencies: [
-                "LockheedLeaderElection", "Lockheed", "LockheedMemory", "LockheedTestSupport", "LockheedRedis",
+                "LockheedLeaderElection", "Lockheed", "LockheedConformance", "LockheedMemory", "LockheedTestSupport",
+                "LockheedRedis",
                 "LockheedRedisTesting",
                 "KubernetesAPIDouble", log,
                 "LeaderElectedJob",

@@ -17,7 +17,6 @@ let lockheed = "Lockheed"
 
 let package = Package(
     name: "LockheedBenchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Lockheed", path: ".."),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),

@@ -28,7 +28,6 @@ func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency] = [core]) ->
 
 let package = Package(
     name: "LockheedFuzz",
-    platforms: [.macOS(.v15)],
     dependencies: [.package(name: lockheed, path: "..")],
     targets: [
         // Starts libFuzzer from each target's entry point (see FuzzDriver.h).

@@ -51,7 +51,7 @@ do {
     await locker.shutdown()
 } catch {
     logger.error("LeaderElectedJob failed: \(error)")
-    switch error as? LockheedError {
+    switch (error as? LockheedError)?.code {
     case .invalidConfiguration, .invalidName, .invalidTag, .invalidHolder: exit(64)
     default: exit(1)
     }

@@ -61,7 +61,7 @@ public enum BackendSelection {
     }
 
     private static func message(of error: LockheedError) -> String {
-        if case .invalidConfiguration(let message) = error { return message }
+        if error.code == .invalidConfiguration { return error.message }
         return error.description
     }
 }

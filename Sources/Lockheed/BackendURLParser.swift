@@ -127,7 +127,8 @@ extension BackendConfiguration {
                 return try PostgresConfiguration(url: canonical, environment: environment)
             } catch {
                 // PostgresConfiguration names what is wrong, never the password; add the masked URL.
-                guard case .invalidConfiguration(let message) = error else { throw error }
+                let message = error.message
+                guard error.code == .invalidConfiguration else { throw error }
                 throw url.error(message, example: example)
             }
         }

@@ -308,7 +308,7 @@ struct ConditionParser {
             return negate ? try .not(comparison) : comparison
         } catch {
             let detail: String
-            if case .invalidCondition(let message) = error { detail = message } else { detail = error.description }
+            detail = error.code == .invalidCondition ? error.message : error.description
             throw fail(fieldToken, detail)
         }
     }

@@ -203,7 +203,7 @@ struct Exec: AsyncParsableCommand {
         case .success(.spawnFailed(let error)):
             Terminal.error(error.message)
             return error.exitStatus
-        case .failure(LockheedError.lost):
+        case .failure(let error as LockheedError) where error.code == .lost:
             if let status = record.statusUnlessStopped {
                 // It ended on its own before the loss was noticed: not stopped, so its status stands.
                 if record.endObservedAfterValidity {
@@ -215,10 +215,10 @@ struct Exec: AsyncParsableCommand {
             }
             Terminal.error("the lease on \"\(name)\" was lost while the command ran; it was stopped")
             return ExitStatus.lost
-        case .failure(LockheedError.held(_, let holders)):
+        case .failure(let error as LockheedError) where error.code == .held:
             let waited = wait.map { " after waiting \($0)" } ?? ""
             Terminal.error(
-                "\"\(name)\" is busy\(waited): held by \(LockReport.holders(holders, now: Date()))")
+                "\"\(name)\" is busy\(waited): held by \(LockReport.holders(error.holders, now: Date()))")
             return ExitStatus.busy
         case .failure(let error as LockheedError):
             return failure(error).rawValue

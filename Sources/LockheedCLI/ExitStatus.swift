@@ -40,13 +40,13 @@ enum ExitStatus {
 
     /// The status for a failure of the library or backend.
     static func forError(_ error: LockheedError) -> Int32 {
-        switch error {
+        switch error.code {
         case .invalidName, .invalidTag, .invalidHolder, .invalidConfiguration, .invalidCondition, .typeMismatch:
             usage
         case .held: busy
         case .lost: lost
         case .unavailable, .timedOut, .unauthorized, .forbidden: unavailable
-        case .notHeld, .malformedState, .incompatibleStorage, .backend, .cancelled: backendFailure
+        default: backendFailure
         }
     }
 }
@@ -55,7 +55,7 @@ enum ExitStatus {
 /// condition error when `condition` is the text parsed) and returns the exit code for it.
 func failure(_ error: LockheedError, condition: String? = nil) -> ExitCode {
     Terminal.error(error.description)
-    if case .invalidCondition(let message) = error, let condition, let column = Terminal.column(in: message) {
+    if error.code == .invalidCondition, let condition, let column = Terminal.column(in: error.message) {
         Terminal.pointAt(column: column, in: condition)
     }
     return ExitCode(ExitStatus.forError(error))

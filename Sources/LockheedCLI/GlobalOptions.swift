@@ -108,7 +108,7 @@ enum LogSetup {
 func parseCondition(_ text: String, option: String) throws -> Condition {
     do { return try Condition(parsing: text) } catch {
         Terminal.error("\(option): \(error)")
-        if case .invalidCondition(let message) = error, let column = Terminal.column(in: message) {
+        if error.code == .invalidCondition, let column = Terminal.column(in: error.message) {
             Terminal.pointAt(column: column, in: text)
         }
         throw ExitCode(ExitStatus.usage)

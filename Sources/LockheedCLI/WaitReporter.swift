@@ -53,8 +53,9 @@ final class WaitReporter: Sendable {
     /// Updates the display for one event.
     func handle(_ event: LockEvent) {
         switch event {
-        case .acquireFailed(.held(_, let holders)):
+        case .acquireFailed(let error) where error.code == .held:
             guard waits else { return }
+            let holders = error.holders
             let changed = state.withLock { state in
                 guard !state.holding else { return false }
                 state.waiting = true

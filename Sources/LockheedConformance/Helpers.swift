@@ -38,9 +38,7 @@ struct ConformanceFailure: Error, CustomStringConvertible {
 }
 
 extension LockheedError {
-    var isHeld: Bool { if case .held = self { true } else { false } }
-    var isLost: Bool { if case .lost = self { true } else { false } }
-    var heldBy: [String] { if case .held(_, let holders) = self { holders.map(\.holder) } else { [] } }
+    var heldBy: [String] { code == .held ? holders.map(\.holder) : [] }
 }
 
 /// Two independent clients of the fixture's store, as two program instances.

@@ -97,7 +97,8 @@ extension Lock {
             }
             state.withLock { $0.cleanup = cleanup }
         }
-        guard let failingFor, case .unavailable(let message) = error else { return error }
+        guard let failingFor, error.code == .unavailable else { return error }
+        let message = error.message
         return .unavailable("\(message) (still failing after \(String(format: "%.1f", failingFor.timeInterval)) s)")
     }
 
@@ -114,9 +115,6 @@ extension Lock {
 extension LockheedError {
     /// Whether the backend may have carried out the request although the caller got this error.
     var mayHaveBeenApplied: Bool {
-        switch self {
-        case .unavailable, .timedOut, .cancelled, .backend: true
-        default: false
-        }
+        [.unavailable, .timedOut, .cancelled, .backend].contains(code)
     }
 }

@@ -87,7 +87,7 @@ extension Lock {
         } catch {
             if Task.isCancelled { return nil }
             metrics.record("renew", succeeded: false, since: sent)
-            if case .lost = error {
+            if error.code == .lost {
                 markLost(error)
                 throw error
             }

@@ -168,7 +168,7 @@ public final class Lock: Sendable {
             return lease
         } catch {
             metrics.record("renew", succeeded: false, since: sent)
-            if case .lost = error { markLost(error) } else { emit(.renewFailed(error)) }
+            if error.code == .lost { markLost(error) } else { emit(.renewFailed(error)) }
             throw error
         }
     }

@@ -67,7 +67,7 @@ public struct LeaderChanges: AsyncSequence, Sendable {
                 do {
                     leader = try await locker.state(of: name).flatMap { Leader(state: $0) }
                 } catch {
-                    if case .cancelled = error { return nil }
+                    if error.code == .cancelled { return nil }
                     guard error.isBackendFailure else { throw error }
                     changes.logger.debug("reading the leader failed: \(error)")
                     continue

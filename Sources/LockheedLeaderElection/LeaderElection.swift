@@ -132,7 +132,7 @@ public final class LeaderElection: Service, Sendable {
             case .success:
                 logger.info("resigned: leading returned", metadata: ["term": "\(term)"])
             case .failure(let error as LockheedError):
-                switch error {
+                switch error.code {
                 case .lost: logger.warning("leadership lost", metadata: ["term": "\(term)"])
                 case .cancelled: break
                 default: if !error.isBackendFailure && !stopping { failure = error }

@@ -14,7 +14,8 @@ import Testing
             _ = try parse(text, environment)
             return nil
         } catch let error as LockheedError {
-            guard case .invalidConfiguration(let message) = error else { return "unexpected \(error)" }
+            let message = error.message
+            guard error.code == .invalidConfiguration else { return "unexpected \(error)" }
             return message
         } catch {
             return "unexpected \(error)"

@@ -21,11 +21,11 @@ import Testing
             _ = try Condition(parsing: text)
             return nil
         } catch {
-            guard case .invalidCondition(let message) = error, message.hasPrefix("column ") else {
+            guard error.code == .invalidCondition, error.message.hasPrefix("column ") else {
                 return (-1, "\(error)")
             }
-            let digits = message.dropFirst("column ".count).prefix { $0.isNumber }
-            return (Int(digits) ?? -1, message)
+            let digits = error.message.dropFirst("column ".count).prefix { $0.isNumber }
+            return (Int(digits) ?? -1, error.message)
         }
     }
 

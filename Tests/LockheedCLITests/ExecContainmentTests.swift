@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import LockheedRedis
 import LockheedRedisTesting
 import LockheedTestSupport
@@ -32,7 +33,7 @@ import Testing
 
     /// The process id a command wrote to file `name`, once it is there.
     private func pid(in name: String) async throws -> pid_t {
-        #expect(await CLIProcess.eventually { contents(name).hasSuffix("\n") })
+        #expect(await eventually(within: .seconds(20)) { contents(name).hasSuffix("\n") })
         return try #require(pid_t(contents(name).trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
@@ -46,7 +47,7 @@ import Testing
         #expect(broken.status == 0, "\(broken.stderr)")
         let result = await runner.finish()
         #expect(result.status == 76, "\(result.stderr)")
-        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
+        #expect(await eventually(within: .seconds(5)) { !processExists(grandchild) })
     }
 
     @Test func whatTheCommandLeavesRunningIsStoppedBeforeTheRelease() async throws {
@@ -59,7 +60,7 @@ import Testing
         defer { killIfAlive(grandchild) }
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("stopped 1 process the command left running"), "\(run.stderr)")
-        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
+        #expect(await eventually(within: .seconds(5)) { !processExists(grandchild) })
     }
 
     @Test func commandAndGrandchildDieWhenLockheedIsKilled() async throws {
@@ -76,8 +77,8 @@ import Testing
         }
         kill(runner.pid, SIGKILL)
         #expect(await runner.finish().status == 128 + SIGKILL)
-        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(child) })
-        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(grandchild) })
+        #expect(await eventually(within: .seconds(5)) { !processExists(child) })
+        #expect(await eventually(within: .seconds(5)) { !processExists(grandchild) })
     }
 
     @Test func killGraceEndsWithTheLeasesValidity() async throws {
@@ -94,7 +95,7 @@ import Testing
         let result = await runner.finish(timeout: .seconds(60))
         #expect(result.status == 76, "\(result.stderr)")
         #expect(ContinuousClock.now - started < .seconds(15), "SIGKILL came with the 2 s lease, not the 30 s grace")
-        #expect(await CLIProcess.eventually(timeout: .seconds(5)) { !processExists(child) })
+        #expect(await eventually(within: .seconds(5)) { !processExists(child) })
     }
 
     @Test func commandSeesItsTokenLockAndHolder() async throws {
@@ -165,14 +166,14 @@ import Testing
         }
         var commands: [pid_t] = []
         for (name, runner) in zip(names, runners) {
-            let started = await CLIProcess.eventually { contents(name).hasSuffix("\n") }
+            let started = await eventually(within: .seconds(20)) { contents(name).hasSuffix("\n") }
             #expect(started, "\(runner.stderr)")
             commands.append(try #require(pid_t(contents(name).trimmingCharacters(in: .whitespacesAndNewlines))))
         }
         for runner in runners { kill(runner.pid, SIGSTOP) }
         _ = FileManager.default.createFile(atPath: directory.path("go"), contents: nil)
         for command in commands {
-            #expect(await CLIProcess.eventually(timeout: .seconds(10)) { !processExists(command) })
+            #expect(await eventually(within: .seconds(10)) { !processExists(command) })
         }
         try await Task.sleep(for: .milliseconds(2500))  // past the 2 s lease
         for runner in runners { kill(runner.pid, SIGCONT) }
@@ -211,9 +212,9 @@ import Testing
             .joined(separator: " ")
         let (terminal, keyboard) = try onTerminal(command)
         defer { close(keyboard) }
-        #expect(await CLIProcess.eventually { fileExists("ready") })
+        #expect(await eventually(within: .seconds(20)) { fileExists("ready") })
         #expect(write(keyboard, "\u{03}", 1) == 1)
-        #expect(await CLIProcess.eventually { fileExists("count") })
+        #expect(await eventually(within: .seconds(20)) { fileExists("count") })
         try await Task.sleep(for: .seconds(1))  // time for a second delivery, if any
         _ = FileManager.default.createFile(atPath: stop, contents: nil)
         let result = await terminal.finish()
@@ -240,18 +241,20 @@ import Testing
             return text.lastIndex(of: ")").map { text[text.index(after: $0)...].split(separator: " ") } ?? []
         }
         let lockheedPID = try #require(stat(guardPID).dropFirst().first.flatMap { pid_t($0) })
-        #expect(await CLIProcess.eventually { !contents("beat").isEmpty })
+        #expect(await eventually(within: .seconds(20)) { !contents("beat").isEmpty })
 
         type("\u{1A}")  // Ctrl-Z
-        #expect(await CLIProcess.eventually { stat(lockheedPID).first == "T" && stat(guardPID).first == "T" })
+        #expect(
+            await eventually(within: .seconds(20)) { stat(lockheedPID).first == "T" && stat(guardPID).first == "T" })
         let stopped = contents("beat")
         try await Task.sleep(for: .milliseconds(500))
         #expect(contents("beat") == stopped, "the command kept running while stopped")
 
         type("fg\n")
-        #expect(await CLIProcess.eventually { stat(lockheedPID).first != "T" && contents("beat") != stopped })
+        #expect(
+            await eventually(within: .seconds(20)) { stat(lockheedPID).first != "T" && contents("beat") != stopped })
         _ = FileManager.default.createFile(atPath: directory.path("stop"), contents: nil)
-        #expect(await CLIProcess.eventually { !processExists(lockheedPID) })
+        #expect(await eventually(within: .seconds(20)) { !processExists(lockheedPID) })
         type("exit\n")
         let result = await terminal.finish(timeout: .seconds(20))
         #expect(result.status == 0, "\(result.stdout)")

@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import Testing
 
 #if canImport(Glibc)
@@ -44,9 +45,9 @@ import Testing
             ["exec"] + backend + [
                 "shared-job", "--", "sh", "-c", "echo first-start >> \(log); sleep 2; echo first-end >> \(log)",
             ])
-        #expect(await CLIProcess.eventually { contents("log").contains("first-start") })
+        #expect(await eventually(within: .seconds(20)) { contents("log").contains("first-start") })
         let second = try start(["exec"] + backend + ["shared-job", "--", "sh", "-c", "echo second >> \(log)"])
-        #expect(await CLIProcess.eventually { second.stderr.contains("is held by") })
+        #expect(await eventually(within: .seconds(20)) { second.stderr.contains("is held by") })
         let firstResult = await first.finish()
         let secondResult = await second.finish()
         #expect(firstResult.status == 0, "\(firstResult.stderr)")
@@ -59,7 +60,7 @@ import Testing
     @Test func noWaitAndDeadlineExitSeventyFiveAndSignalsAreForwarded() async throws {
         let holder = try start(
             ["exec"] + backend + ["busy", "--", "sh", "-c", "touch \(directory.path("started")); exec sleep 60"])
-        #expect(await CLIProcess.eventually { fileExists("started") })
+        #expect(await eventually(within: .seconds(20)) { fileExists("started") })
         let refused = try await lockheed(["exec", "--no-wait"] + backend + ["busy", "--", "true"])
         #expect(refused.status == 75)
         #expect(refused.stderr.contains("\"busy\" is busy: held by"))
@@ -78,10 +79,10 @@ import Testing
     @Test func signalWhileWaitingStopsTheWaitWithoutRunningTheCommand() async throws {
         let holder = try start(
             ["exec"] + backend + ["queue", "--", "sh", "-c", "touch \(directory.path("started")); exec sleep 60"])
-        #expect(await CLIProcess.eventually { fileExists("started") })
+        #expect(await eventually(within: .seconds(20)) { fileExists("started") })
         let waiter = try start(
             ["exec", "--verbose"] + backend + ["queue", "--", "touch", directory.path("must-not-run")])
-        #expect(await CLIProcess.eventually { waiter.stderr.contains("is held by") })
+        #expect(await eventually(within: .seconds(20)) { waiter.stderr.contains("is held by") })
         #expect(waiter.stderr.contains("acquire refused"))  // --verbose logs each attempt
         kill(waiter.pid, SIGINT)
         let waited = await waiter.finish()
@@ -95,7 +96,7 @@ import Testing
         let runner = try start(
             ["exec", "--duration", "2s", "--renew-interval", "200ms", "--holder", "runner-1"] + backend
                 + ["fragile", "--", "sh", "-c", "echo $$ > \(directory.path("pid")); exec sleep 60"])
-        #expect(await CLIProcess.eventually { !contents("pid").isEmpty })
+        #expect(await eventually(within: .seconds(20)) { !contents("pid").isEmpty })
         let childPID = try #require(pid_t(contents("pid").trimmingCharacters(in: .whitespacesAndNewlines)))
         let broken = try await lockheed(["break"] + backend + ["fragile", "--yes"])
         #expect(broken.status == 0, "\(broken.stderr)")
@@ -114,7 +115,7 @@ import Testing
                     "stubborn", "--", "sh", "-c",
                     "trap '' TERM; echo $$ > \(directory.path("pid")); while true; do sleep 0.1; done",
                 ])
-        #expect(await CLIProcess.eventually { !contents("pid").isEmpty })
+        #expect(await eventually(within: .seconds(20)) { !contents("pid").isEmpty })
         let childPID = try #require(pid_t(contents("pid").trimmingCharacters(in: .whitespacesAndNewlines)))
         let released = try await lockheed(["release"] + backend + ["stubborn", "--holder", "stubborn"])
         #expect(released.status == 0, "\(released.stderr)")
@@ -129,7 +130,7 @@ import Testing
         let holder = try start(
             ["exec", "--tag", "nightly", "--holder", "build-7", "--renew-interval", "300ms"] + backend
                 + ["report", "--", "sh", "-c", "touch \(directory.path("started")); sleep 60"])
-        #expect(await CLIProcess.eventually { fileExists("started") })
+        #expect(await eventually(within: .seconds(20)) { fileExists("started") })
 
         let json = try await lockheed(["list", "--format", "json"] + backend)
         #expect(json.status == 0, "\(json.stderr)")
@@ -178,7 +179,7 @@ import Testing
         let holder = try start(
             ["exec", "--holder", "held-by-me", "--renew-interval", "300ms"] + backend
                 + ["guarded", "--", "sh", "-c", "touch \(directory.path("started")); exec sleep 60"])
-        #expect(await CLIProcess.eventually { fileExists("started") })
+        #expect(await eventually(within: .seconds(20)) { fileExists("started") })
         let breakCommand = ([lockheed, "break"] + backend + ["guarded"]).joined(separator: " ")
         for (answer, expected) in [("n", Int32(1)), ("y", Int32(0))] {
             let input = directory.path("answer-\(answer)")

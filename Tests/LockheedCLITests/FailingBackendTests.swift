@@ -53,7 +53,7 @@ struct FailingBackendTests {
                 try await lock.acquire()
             }
             let elapsed = ContinuousClock.now - start
-            guard case .unavailable = error else {
+            guard error?.code == .unavailable else {
                 Issue.record("expected .unavailable, got \(String(describing: error))", sourceLocation: sourceLocation)
                 continue
             }

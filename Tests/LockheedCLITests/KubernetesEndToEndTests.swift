@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import Testing
 
 #if canImport(Glibc)
@@ -30,7 +31,7 @@ import Testing
             ["exec", "--tag", "k8s", "--holder", "pod-1", "--renew-interval", "300ms"] + backend
                 + ["deploy", "--", "sh", "-c", "touch \(started); sleep 1"],
             in: directory.url)
-        #expect(await CLIProcess.eventually { FileManager.default.fileExists(atPath: started) })
+        #expect(await eventually(within: .seconds(20)) { FileManager.default.fileExists(atPath: started) })
         let refused = try await CLIProcess.run(
             ["exec", "--no-wait"] + backend + ["deploy", "--", "true"], in: directory.url)
         #expect(refused.status == 75, "\(refused.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import Lockheed
+import LockheedConformance
 import LockheedPostgres
 import LockheedPostgresTesting
 import Testing
@@ -38,7 +39,7 @@ import Testing
             ["exec", "--tag", "nightly", "--holder", "pg-one"] + backend
                 + ["job", "--", "sh", "-c", "echo first-start >> \(log); sleep 2; echo first-end >> \(log)"],
             in: directory.url)
-        #expect(await CLIProcess.eventually { contents("log").contains("first-start") })
+        #expect(await eventually(within: .seconds(20)) { contents("log").contains("first-start") })
 
         let refused = try await CLIProcess.run(
             ["exec", "--no-wait"] + backend + ["job", "--", "true"], in: directory.url)

@@ -36,7 +36,7 @@ import Testing
             ["exec", "--tag", "nightly", "--holder", "redis-one", "--renew-interval", "300ms"] + backend
                 + ["job", "--", "sh", "-c", "echo first-start >> \(log); sleep 2; echo first-end >> \(log)"],
             in: directory.url)
-        #expect(await CLIProcess.eventually { contents("log").contains("first-start") })
+        #expect(await eventually(within: .seconds(20)) { contents("log").contains("first-start") })
 
         let refused = try await CLIProcess.run(
             ["exec", "--no-wait"] + backend + ["job", "--", "true"], in: directory.url)
@@ -61,7 +61,7 @@ import Testing
             ["exec", "--duration", "2s", "--renew-interval", "200ms"] + backend
                 + ["fragile", "--", "sh", "-c", "echo $$ > \(directory.path("pid")); exec sleep 60"],
             in: directory.url)
-        #expect(await CLIProcess.eventually { !contents("pid").isEmpty })
+        #expect(await eventually(within: .seconds(20)) { !contents("pid").isEmpty })
         let childPID = try #require(pid_t(contents("pid").trimmingCharacters(in: .whitespacesAndNewlines)))
         let broken = try await CLIProcess.run(["break"] + backend + ["fragile", "--yes"], in: directory.url)
         #expect(broken.status == 0, "\(broken.stderr)")

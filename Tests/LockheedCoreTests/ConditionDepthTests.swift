@@ -16,7 +16,8 @@ import Testing
             _ = try body()
             Issue.record("a condition nesting deeper than \(Condition.maximumDepth) was accepted")
         } catch let error as LockheedError {
-            guard case .invalidCondition(let message) = error else {
+            let message = error.message
+            guard error.code == .invalidCondition else {
                 Issue.record("expected .invalidCondition, got \(error)")
                 return
             }

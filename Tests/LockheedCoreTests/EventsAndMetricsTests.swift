@@ -1,3 +1,4 @@
+import LockheedConformance
 import LockheedCore
 import LockheedMemory
 import MetricsTestKit
@@ -14,7 +15,7 @@ struct EventsAndMetricsTests {
         try await lock.acquire()
         try await lock.renew()
         _ = try await store.makeLocker().breakLock(lock.name, if: nil)
-        #expect(await eventuallyTrue { lock.isHeld == false })
+        #expect(await eventually(within: .seconds(4)) { lock.isHeld == false })
         try await lock.release()
 
         func count(_ operation: String, _ result: String) -> Int64 {
@@ -49,12 +50,4 @@ struct EventsAndMetricsTests {
             #expect(names == ["acquired", "renewed", "released"])
         }
     }
-}
-
-private func eventuallyTrue(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<200 {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }

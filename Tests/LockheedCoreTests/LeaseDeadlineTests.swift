@@ -21,7 +21,7 @@ struct LeaseDeadlineTests {
                 do { try await Task.sleep(for: .seconds(30)) } catch { cancelledAt.withLock { $0 = .now } }
             }
         }.result
-        guard case .failure(let error as LockheedError) = result, case .lost = error else {
+        guard case .failure(let error as LockheedError) = result, error.code == .lost else {
             Issue.record("expected .lost, got \(result)")
             return
         }
@@ -122,7 +122,8 @@ struct LeaseDeadlineTests {
             let start = ContinuousClock.now
             let error = await #expect(throws: LockheedError.self) { try await lock.acquire() }
             let elapsed = ContinuousClock.now - start
-            guard case .unavailable(let message) = error else {
+            let message = error?.message ?? ""
+            guard error?.code == .unavailable else {
                 Issue.record("expected .unavailable, got \(String(describing: error))")
                 continue
             }

@@ -21,7 +21,7 @@ struct LeaseKeepingTests {
             }
         }
         let result = await task.result
-        guard case .failure(let error as LockheedError) = result, case .lost = error else {
+        guard case .failure(let error as LockheedError) = result, error.code == .lost else {
             Issue.record("expected .lost, got \(result)")
             return
         }
@@ -52,11 +52,12 @@ struct ChangeNotifierTests {
         let notifier = ChangeNotifier()
         let name = try LockName("n")
         let start = ContinuousClock.now
-        async let waited: Void = notifier.wait(for: name, timeout: .seconds(10))
+        async let waited: Void = notifier.wait(for: name, timeout: .seconds(120))
         try await Task.sleep(for: .milliseconds(100))
         notifier.notify(name)
         try await waited
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // Far below the timeout, so a loaded machine cannot make a wake-up look like a timeout.
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test("a notification that came before the wait, but after the attempt, is not lost")
@@ -66,8 +67,8 @@ struct ChangeNotifierTests {
         let attempt = ContinuousClock.now
         notifier.notify(name)
         let start = ContinuousClock.now
-        try await notifier.wait(for: name, since: attempt, timeout: .seconds(10))
-        #expect(ContinuousClock.now - start < .seconds(1))
+        try await notifier.wait(for: name, since: attempt, timeout: .seconds(120))
+        #expect(ContinuousClock.now - start < .seconds(60))
         let later = ContinuousClock.now
         try await notifier.wait(for: name, since: later, timeout: .milliseconds(200))
         #expect(ContinuousClock.now - later >= .milliseconds(190), "an older notification must not end a newer wait")

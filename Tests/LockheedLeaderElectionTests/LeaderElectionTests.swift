@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 import LockheedLeaderElection
 import LockheedMemory
@@ -32,7 +33,7 @@ struct LeaderElectionTests {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for election in elections { group.addTask { try await election.run() } }
-            #expect(await eventually { probe.terms.filter { $0.ended != nil }.count >= 12 })
+            #expect(await eventually(within: .seconds(10)) { probe.terms.filter { $0.ended != nil }.count >= 12 })
             group.cancelAll()
             try await group.waitForAll()
         }
@@ -53,16 +54,16 @@ struct LeaderElectionTests {
             logger: quiet, leading: probe.leading())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await election.run() }
-            #expect(await eventually { election.isLeader })
+            #expect(await eventually(within: .seconds(10)) { election.isLeader })
             let first = try #require(election.leadership)
             _ = try await locker.breakLock(first.name, if: nil)
             let broken = ContinuousClock.now
-            #expect(await eventually { probe.terms.first?.ended != nil })
+            #expect(await eventually(within: .seconds(10)) { probe.terms.first?.ended != nil })
             let ended = try #require(probe.terms.first?.ended)
             // The next renewal (within 200 ms) answers "lost"; far less than the 2 s lease.
             #expect(ended - broken < .seconds(1))
             #expect(probe.terms.first?.cancelled == true)
-            #expect(await eventually { probe.terms.count == 2 && election.isLeader })
+            #expect(await eventually(within: .seconds(10)) { probe.terms.count == 2 && election.isLeader })
             let second = try #require(election.leadership)
             #expect(second.fencingToken > first.fencingToken)
             #expect(second.holder != first.holder)
@@ -82,18 +83,18 @@ struct LeaderElectionTests {
             logger: quiet, leading: probe.leading())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await election.run() }
-            #expect(await eventually { election.isLeader })
+            #expect(await eventually(within: .seconds(10)) { election.isLeader })
             let first = try #require(election.leadership)
             // The backend keeps the lease (until it expires) but stops answering renewals and
             // refuses releases: the same holder acquiring again before expiry would silently
             // refresh the old lease and keep its token.
             locker.hanging.withLock { $0 = true }
             let hung = ContinuousClock.now
-            #expect(await eventually { probe.terms.first?.ended != nil })
+            #expect(await eventually(within: .seconds(10)) { probe.terms.first?.ended != nil })
             let ended = try #require(probe.terms.first?.ended)
             #expect(ended - hung < .seconds(1), "cancelled before the 1 s lease could expire")
             #expect(probe.terms.first?.cancelled == true)
-            #expect(await eventually { probe.terms.count == 2 && election.isLeader })
+            #expect(await eventually(within: .seconds(10)) { probe.terms.count == 2 && election.isLeader })
             let second = try #require(election.leadership)
             #expect(second.fencingToken > first.fencingToken)
             locker.hanging.withLock { $0 = false }
@@ -123,7 +124,7 @@ struct LeaderElectionTests {
         }
         // The standby starts campaigning only once the leader leads: started together, either
         // could win the first term.
-        #expect(await eventually { leader.isLeader })
+        #expect(await eventually(within: .seconds(10)) { leader.isLeader })
         let standbyRun = Task { try await standby.run() }
         defer { standbyRun.cancel() }
         try await Task.sleep(for: .milliseconds(100))
@@ -151,7 +152,7 @@ struct LeaderElectionTests {
             leading: probe.leading())
         let leaderRun = Task { try await leader.run() }
         defer { leaderRun.cancel() }
-        #expect(await eventually { leader.isLeader })
+        #expect(await eventually(within: .seconds(10)) { leader.isLeader })
         let (trigger, standbyRun) = await testGracefulShutdown { trigger in
             (trigger, Task { try await standby.run() })
         }
@@ -185,14 +186,14 @@ struct LeaderElectionTests {
         let (trigger, firstRun) = await testGracefulShutdown { trigger in
             (trigger, Task { try await first.run() })
         }
-        #expect(await eventually { first.isLeader })
+        #expect(await eventually(within: .seconds(10)) { first.isLeader })
         let secondRun = Task { try await second.run() }
         defer { secondRun.cancel() }
         try await Task.sleep(for: .milliseconds(200))
         trigger.triggerGracefulShutdown()
         try await firstRun.value
         let seen = try await observed.value
-        #expect(await eventually { probe.terms.count == 2 })
+        #expect(await eventually(within: .seconds(10)) { probe.terms.count == 2 })
         let leaders = seen.compactMap { $0 }
         #expect(leaders.map(\.identity) == ["first", "second"])
         #expect(leaders.map(\.fencingToken) == probe.terms.map(\.leadership.fencingToken))
@@ -211,7 +212,7 @@ struct LeaderElectionTests {
         let dimensions = [("lock", "metered"), ("backend", "memory")]
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await election.run() }
-            #expect(await eventually { election.isLeader })
+            #expect(await eventually(within: .seconds(10)) { election.isLeader })
             let gauge = try metrics.expectGauge("lockheed_leader", dimensions)
             #expect(gauge.lastValue == 1)
             group.cancelAll()

@@ -10,7 +10,7 @@ public func fuzzConditionText(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
     let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let condition: Condition
     do { condition = try Condition(parsing: text) } catch {
-        guard case .invalidCondition(let message) = error, message.hasPrefix("column ") else {
+        guard error.code == .invalidCondition, error.message.hasPrefix("column ") else {
             fatalError("parse error without a column: \(error)")
         }
         return 0

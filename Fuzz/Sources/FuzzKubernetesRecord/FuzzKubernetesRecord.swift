@@ -22,7 +22,7 @@ public func fuzzKubernetesRecord(_ data: UnsafePointer<UInt8>?, _ size: Int) -> 
     guard let name = try? LockName("fuzz.lock") else { fatalError("fixed lock name rejected") }
     let record: LockRecord
     do { record = try LockRecord.decode(text, name: name) } catch {
-        guard case .malformedState = error else { fatalError("untyped record error \(error)") }
+        guard error.code == .malformedState else { fatalError("untyped record error \(error)") }
         return 0
     }
     let encoded = record.encoded()

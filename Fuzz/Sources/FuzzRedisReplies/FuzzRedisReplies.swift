@@ -35,7 +35,7 @@ public func fuzzRedisReplies(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 }
 
 private func expectTyped(_ error: LockheedError) {
-    switch error {
+    switch error.code {
     case .malformedState, .backend: break
     default: fatalError("unexpected error kind \(error)")
     }

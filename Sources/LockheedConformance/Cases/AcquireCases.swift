@@ -11,7 +11,8 @@ let acquireCases: [ConformanceCase] = [
         #expect(lease.holder == "holder-a")
         #expect(lease.fencingToken > 0)
         let error = try await lockheedError { try await b.acquire(request(lock, "holder-b")) }
-        guard case .held(let heldName, let holders) = error else {
+        let (heldName, holders) = (error.lock, error.holders)
+        guard error.code == .held else {
             Issue.record("expected .held, got \(error)")
             return
         }
@@ -39,7 +40,7 @@ let acquireCases: [ConformanceCase] = [
         let lease = try await a.acquire(request(lock, "holder-a", duration: nil))
         #expect(lease.expiresAt == nil)
         let error3 = try await lockheedError { try await b.acquire(request(lock, "holder-b")) }
-        #expect(error3.isHeld)
+        #expect(error3.code == .held)
         let renewed = try await a.renew(lock, holder: "holder-a", duration: nil)
         #expect(renewed.expiresAt == nil)
         #expect(renewed.fencingToken == lease.fencingToken)
@@ -55,7 +56,7 @@ let acquireCases: [ConformanceCase] = [
         let new = try await b.acquire(request(lock, "holder-b"))
         #expect(new.fencingToken > old.fencingToken)
         let error4 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }
-        #expect(error4.isLost)
+        #expect(error4.code == .lost)
         let state = try #require(try await a.state(of: lock))
         #expect(state.leases.map(\.holder) == ["holder-b"], "a lost renew must never re-acquire")
     },
@@ -64,11 +65,11 @@ let acquireCases: [ConformanceCase] = [
         let lock = try name("short")
         _ = try await a.acquire(request(lock, "holder-a", duration: .milliseconds(400)))
         let error5 = try await lockheedError { try await b.acquire(request(lock, "holder-b")) }
-        #expect(error5.isHeld)
+        #expect(error5.code == .held)
         try await Task.sleep(for: .milliseconds(900))
         _ = try await b.acquire(request(lock, "holder-b"))
         let error6 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(1)) }
-        #expect(error6.isLost)
+        #expect(error6.code == .lost)
     },
     ConformanceCase("the state of a lock never stored is nil") { fixture in
         let a = try await fixture.makeLocker()

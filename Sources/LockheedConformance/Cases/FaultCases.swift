@@ -41,7 +41,7 @@ let faultCases: [ConformanceCase] = [
         try await frozen.thaw()
         let granted = try await contending.value
         watcher.cancel()
-        guard case .failure(let error as LockheedError) = result, error.isLost else {
+        guard case .failure(let error as LockheedError) = result, error.code == .lost else {
             Issue.record("expected .lost from withLock, got \(result)")
             return
         }
@@ -57,7 +57,7 @@ let faultCases: [ConformanceCase] = [
         _ = try await a.acquire(request(lock, "holder-a"))
         try await fixture.deleteLock(lock)
         let error10 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }
-        #expect(error10.isLost)
+        #expect(error10.code == .lost)
         _ = try await a.acquire(request(lock, "holder-b"))
     },
     ConformanceCase("withLock cancels its body when the lock is deleted out of band", requires: .deleteHook) {
@@ -72,7 +72,7 @@ let faultCases: [ConformanceCase] = [
         let started = ContinuousClock.now
         let result = await task.result
         #expect(ContinuousClock.now - started < .seconds(3))
-        guard case .failure(let error as LockheedError) = result, error.isLost else {
+        guard case .failure(let error as LockheedError) = result, error.code == .lost else {
             Issue.record("expected .lost, got \(result)")
             return
         }
@@ -84,12 +84,13 @@ let faultCases: [ConformanceCase] = [
         _ = try await a.acquire(request(bad, "holder-a"))
         try await fixture.corruptState(of: bad)
         let error = try await lockheedError { try await a.acquire(request(bad, "holder-b")) }
-        guard case .malformedState(let which, _) = error else {
+        let which = error.lock
+        guard error.code == .malformedState else {
             Issue.record("expected .malformedState, got \(error)")
             return
         }
         #expect(which == bad)
-        guard case .malformedState = try await lockheedError({ try await a.state(of: bad) }) else {
+        guard try await lockheedError({ try await a.state(of: bad) }).code == .malformedState else {
             Issue.record("state(of:) must report the malformed state")
             return
         }

@@ -27,7 +27,7 @@ let inputCases: [ConformanceCase] = [
         let locker = try await fixture.makeLocker()
         let handle = try Lock(lock, locker: locker).duration(.seconds(1)).renewInterval(.seconds(1))
         let error = try await lockheedError { try await handle.acquire() }
-        guard case .invalidConfiguration = error else {
+        guard error.code == .invalidConfiguration else {
             Issue.record("expected .invalidConfiguration, got \(error)")
             return
         }

@@ -51,7 +51,7 @@ let lockHandleCases: [ConformanceCase] = [
         await forcedAt.append(.now)
         _ = try await b.acquire(request(lock.name, "holder-b", force: .heldBy(lock.holder)))
         let result = await outcome.result
-        guard case .failure(let error as LockheedError) = result, error.isLost else {
+        guard case .failure(let error as LockheedError) = result, error.code == .lost else {
             Issue.record("withLock must throw .lost, got \(result)")
             return
         }

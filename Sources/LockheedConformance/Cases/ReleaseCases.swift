@@ -24,7 +24,7 @@ let releaseCases: [ConformanceCase] = [
         _ = try await a.release(lock, holder: "holder-a")
         #expect(try await b.state(of: lock)?.leases.map(\.holder) == ["holder-b"])
         let error8 = try await lockheedError { try await a.acquire(request(lock, "holder-a")) }
-        #expect(error8.isHeld)
+        #expect(error8.code == .held)
     },
     ConformanceCase("renew after the lock was broken is lost and never re-acquires") { fixture in
         let (a, admin) = try await twoLockers(fixture)
@@ -33,7 +33,7 @@ let releaseCases: [ConformanceCase] = [
         let removed = try await admin.breakLock(lock, if: nil)
         #expect(removed.map(\.holder) == ["holder-a"])
         let error9 = try await lockheedError { try await a.renew(lock, holder: "holder-a", duration: .seconds(30)) }
-        #expect(error9.isLost)
+        #expect(error9.code == .lost)
         #expect(try await admin.state(of: lock)?.leases.isEmpty ?? true)
     },
     ConformanceCase("break removes leases only when its condition matches") { fixture in

@@ -6,13 +6,14 @@ let retryCases: [ConformanceCase] = [
         let (a, b) = try await twoLockers(fixture)
         let lockName = try name("retry-wait")
         _ = try await a.acquire(request(lockName, "holder-a"))
-        let waiter = try Lock(lockName, locker: b).retry(.wait(upTo: .seconds(10))).keepAlive(false)
+        let waiter = try Lock(lockName, locker: b).retry(.wait(upTo: .seconds(120))).keepAlive(false)
         let started = ContinuousClock.now
         let acquired = Task { try await waiter.acquire() }
         try await Task.sleep(for: .milliseconds(300))
         _ = try await a.release(lockName, holder: "holder-a")
         _ = try await acquired.value
-        #expect(ContinuousClock.now - started < .seconds(4))
+        // Bounds well apart from the deadline, so a loaded machine blurs neither.
+        #expect(ContinuousClock.now - started < .seconds(30))
         try await waiter.release()
     },
     ConformanceCase("retry gives up after its attempts with the holder's details") { fixture in
@@ -36,10 +37,9 @@ let retryCases: [ConformanceCase] = [
         _ = try await a.acquire(request(lockName, "holder-a"))
         let waiter = try Lock(lockName, locker: b).retry(.wait(upTo: .milliseconds(500)))
         let started = ContinuousClock.now
-        let error12 = try await lockheedError { try await waiter.acquire() }
-        #expect(error12.isHeld)
+        #expect(try await lockheedError { try await waiter.acquire() }.code == .held)
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(4), "gave up after \(elapsed)")
+        #expect(elapsed >= .milliseconds(450) && elapsed < .seconds(10), "gave up after \(elapsed)")
     },
     ConformanceCase("cancelling a waiting acquire ends it promptly") { fixture in
         let (a, b) = try await twoLockers(fixture)
@@ -51,7 +51,7 @@ let retryCases: [ConformanceCase] = [
         let cancelled = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - cancelled < .seconds(2))
+        #expect(ContinuousClock.now - cancelled < .seconds(5))
         guard case .failure(let error as LockheedError) = result, error == .cancelled else {
             Issue.record("expected .cancelled, got \(result)")
             return

@@ -30,11 +30,13 @@ let sharedCases: [ConformanceCase] = [
         let lock = try name("shared-mutex")
         _ = try await locker.acquire(request(lock, "s1", type: .shared(maxHolders: 2)))
         let error1 = try await lockheedError { try await locker.acquire(request(lock, "m1")) }
-        #expect(error1.isHeld)
+        #expect(error1.code == .held)
         let mismatch = try await lockheedError {
             try await locker.acquire(request(lock, "s2", type: .shared(maxHolders: 5)))
         }
-        guard case .typeMismatch(_, let existing, let requested) = mismatch else {
+        guard mismatch.code == .typeMismatch, let existing = mismatch.existingType,
+            let requested = mismatch.requestedType
+        else {
             Issue.record("expected .typeMismatch, got \(mismatch)")
             return
         }
@@ -45,7 +47,7 @@ let sharedCases: [ConformanceCase] = [
         let error2 = try await lockheedError {
             try await locker.acquire(request(lock, "s1", type: .shared(maxHolders: 2)))
         }
-        #expect(error2.isHeld)
+        #expect(error2.code == .held)
         #expect(try await locker.state(of: lock)?.type == .mutex)
     },
 ]

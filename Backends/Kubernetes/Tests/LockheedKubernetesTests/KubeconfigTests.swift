@@ -167,7 +167,8 @@ struct KubeconfigTests {
                           args: ["token", "-i", "cluster"]
                     """))
         let execError = #expect(throws: LockheedError.self) { try KubernetesConfiguration.kubeconfig(path: exec) }
-        guard case .invalidConfiguration(let message) = execError else {
+        let message = execError?.message ?? ""
+        guard execError?.code == .invalidConfiguration else {
             Issue.record("expected invalidConfiguration, got \(String(describing: execError))")
             return
         }
@@ -178,7 +179,8 @@ struct KubeconfigTests {
         let providerError = #expect(throws: LockheedError.self) {
             try KubernetesConfiguration.kubeconfig(path: provider)
         }
-        guard case .invalidConfiguration(let providerMessage) = providerError else {
+        let providerMessage = providerError?.message ?? ""
+        guard providerError?.code == .invalidConfiguration else {
             Issue.record("expected invalidConfiguration")
             return
         }

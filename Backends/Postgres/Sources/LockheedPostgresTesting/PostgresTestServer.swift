@@ -31,7 +31,7 @@ public struct PostgresTestServer: Sendable {
     /// Creates a cluster and starts it on a free port (retried on a clash), returning once it
     /// answers queries; throws ``LockheedCore/LockheedError/unavailable(_:)`` otherwise.
     public static func start() async throws(LockheedError) -> PostgresTestServer {
-        let directory = try initializeCluster()
+        let directory = try await initializeCluster()
         var attempt = 0
         while true {
             attempt += 1
@@ -40,7 +40,7 @@ public struct PostgresTestServer: Sendable {
                 try await server.createPasswordRole()
                 return server
             } catch {
-                guard attempt < 5, case .unavailable(let message) = error, message.contains("in use") else {
+                guard attempt < 5, error.code == .unavailable, error.message.contains("in use") else {
                     try? FileManager.default.removeItem(atPath: directory)
                     throw error
                 }
@@ -72,7 +72,7 @@ public struct PostgresTestServer: Sendable {
 
     // MARK: Starting
 
-    private static func initializeCluster() throws(LockheedError) -> String {
+    private static func initializeCluster() async throws(LockheedError) -> String {
         // As root, /tmp: the server's user must reach the directory ($TMPDIR may be under /root).
         let template = (getuid() == 0 ? "/tmp/" : NSTemporaryDirectory()) + "lockheed-postgres-XXXXXX"
         var bytes = Array(template.utf8CString)
@@ -97,7 +97,7 @@ public struct PostgresTestServer: Sendable {
                     + "rm -rf '\(directory)'",
             ], outputPath: "/dev/null")
         let binaries = try binDirectory()
-        let status = runSync(
+        let status = await run(
             binaries + "/initdb",
             [
                 "-D", directory + "/data", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
@@ -215,13 +215,12 @@ public struct PostgresTestServer: Sendable {
         return ("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", executable])
     }
 
-    private static func runSync(_ executable: String, _ arguments: [String], log: String) -> Int32 {
+    /// Runs `executable` to its end, polling rather than blocking a thread of the cooperative
+    /// pool (initdb takes seconds; parallel tests would starve meanwhile).
+    private static func run(_ executable: String, _ arguments: [String], log: String) async -> Int32 {
         let (command, prefix) = asServerUser(executable)
         guard let child = try? ChildProcess.spawn(executable: command, arguments: prefix + arguments, outputPath: log)
         else { return -1 }
-        var status: Int32 = 0
-        while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
-        let signal = status & 0x7F
-        return signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+        return await child.waitForExit()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 import LockheedPostgresTesting
 import LockheedTestSupport
@@ -23,7 +24,8 @@ struct PostgresErrorTests {
         configuration.password = secret
         let locker = try PostgresLocker(configuration: configuration)
         let error = try await lockheedError { try await locker.acquire(request) }
-        guard case .unauthorized(let message) = error else {
+        let message = error.message
+        guard error.code == .unauthorized else {
             Issue.record("expected .unauthorized, got \(error)")
             return
         }
@@ -33,7 +35,7 @@ struct PostgresErrorTests {
 
         configuration.password = nil
         let none = try PostgresLocker(configuration: configuration)
-        guard case .unauthorized = try await lockheedError({ try await none.acquire(request) }) else {
+        guard try await lockheedError({ try await none.acquire(request) }).code == .unauthorized else {
             Issue.record("a missing password must be .unauthorized")
             return
         }
@@ -51,7 +53,7 @@ struct PostgresErrorTests {
         let configuration = PostgresConfiguration(port: freeLoopbackPort(), schema: uniqueSchema())
         let locker = try PostgresLocker(configuration: configuration)
         let started = ContinuousClock.now
-        #expect(try await lockheedError { try await locker.acquire(request) }.isUnavailable)
+        #expect(try await lockheedError { try await locker.acquire(request) }.code == .unavailable)
         #expect(ContinuousClock.now - started < .seconds(5), "not the pool's minute-long queue")
         await locker.shutdown()
     }
@@ -63,7 +65,8 @@ struct PostgresErrorTests {
         configuration.database = "no_such_database"
         let locker = try PostgresLocker(configuration: configuration)
         let error = try await lockheedError { try await locker.acquire(request) }
-        guard case .invalidConfiguration(let message) = error else {
+        let message = error.message
+        guard error.code == .invalidConfiguration else {
             Issue.record("expected .invalidConfiguration, got \(error)")
             return
         }
@@ -80,7 +83,8 @@ struct PostgresErrorTests {
         configuration.username = role
         let locker = try PostgresLocker(configuration: configuration)
         let error = try await lockheedError { try await locker.acquire(request) }
-        guard case .forbidden(let message) = error else {
+        let message = error.message
+        guard error.code == .forbidden else {
             Issue.record("expected .forbidden, got \(error)")
             return
         }
@@ -99,7 +103,8 @@ struct PostgresErrorTests {
             fixture.server, "INSERT INTO \"\(fixture.configuration.schema)\".migrations (version) VALUES (99)")
         let newer = try fixture.makePostgresLocker()
         let error = try await lockheedError { try await newer.state(of: request.name) }
-        guard case .incompatibleStorage(let message) = error else {
+        let message = error.message
+        guard error.code == .incompatibleStorage else {
             Issue.record("expected .incompatibleStorage, got \(error)")
             return
         }

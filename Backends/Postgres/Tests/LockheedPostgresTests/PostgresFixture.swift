@@ -117,29 +117,3 @@ struct PostgresConformanceTests {
         try await testCase.run(on: try await PostgresFixture())
     }
 }
-
-/// Runs `body`, requires a ``LockheedError`` and returns it.
-func lockheedError<T>(_ body: () async throws -> T) async throws -> LockheedError {
-    do {
-        _ = try await body()
-    } catch let error as LockheedError {
-        return error
-    }
-    Issue.record("expected an error, the call succeeded")
-    throw LockheedError.backend("expected an error")
-}
-
-func eventually(within timeout: Duration = .seconds(5), _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
-}
-
-extension LockheedError {
-    var isLost: Bool { if case .lost = self { true } else { false } }
-    var isHeld: Bool { if case .held = self { true } else { false } }
-    var isUnavailable: Bool { if case .unavailable = self { true } else { false } }
-}

@@ -17,7 +17,7 @@ struct PostgresNotificationTests {
         let name = try LockName("handoff")
         _ = try await holder.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
         let request = try AcquireRequest(name: name, holder: "b", duration: .seconds(30))
-        #expect(try await lockheedError { try await waiter.acquire(request) }.isHeld)
+        #expect(try await lockheedError { try await waiter.acquire(request) }.code == .held)
         waiter.store.listener.start()
         #expect(await eventually { waiter.store.listener.isConnected })
         let waiting = Task { try await waiter.waitForChange(of: name, timeout: .seconds(20)) }

@@ -1,3 +1,4 @@
+import LockheedConformance
 import LockheedCore
 import Testing
 
@@ -14,8 +15,10 @@ struct PostgresPoolTests {
         _ = try await holder.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
         for _ in 0..<5 {
             let request = try AcquireRequest(name: name, holder: "b", duration: .seconds(30))
-            #expect(try await lockheedError { try await other.acquire(request) }.isHeld)
-            #expect(try await lockheedError { try await other.renew(name, holder: "b", duration: .seconds(30)) }.isLost)
+            #expect(try await lockheedError { try await other.acquire(request) }.code == .held)
+            #expect(
+                try await lockheedError { try await other.renew(name, holder: "b", duration: .seconds(30)) }.code
+                    == .lost)
         }
         #expect(other.store.pool.connectionsOpened == 1)
         await fixture.tearDown()

@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 import LockheedPostgresTesting
 import Testing
@@ -22,10 +23,10 @@ struct PostgresRestartTests {
         for _ in 0..<3 {
             let started = ContinuousClock.now
             let error = try await lockheedError { try await locker.renew(name, holder: "a", duration: .seconds(60)) }
-            #expect(error.isUnavailable, "expected .unavailable, got \(error)")
+            #expect(error.code == .unavailable, "expected .unavailable, got \(error)")
             #expect(ContinuousClock.now - started < .seconds(5), "a refused connection must fail fast")
         }
-        #expect(try await lockheedError { try await other.list() }.isUnavailable)
+        #expect(try await lockheedError { try await other.list() }.code == .unavailable)
 
         let restarted = try await server.restart()
         // The lease is durable: the holder's renewal succeeds once the server is back.
@@ -34,7 +35,7 @@ struct PostgresRestartTests {
         #expect(
             try await lockheedError {
                 try await other.acquire(AcquireRequest(name: name, holder: "b", duration: .seconds(60)))
-            }.isHeld)
+            }.code == .held)
         #expect(try await locker.release(name, holder: "a"))
         let second = try await other.acquire(try AcquireRequest(name: name, holder: "b", duration: .seconds(60)))
         #expect(second.fencingToken > first.fencingToken, "tokens \(first.fencingToken) then \(second.fencingToken)")

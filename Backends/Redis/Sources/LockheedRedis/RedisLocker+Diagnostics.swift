@@ -23,7 +23,7 @@ extension RedisLocker: LockerDiagnostics {
             reply = answer
         } catch {
             logger.debug("cannot read the redis eviction policy", metadata: ["error": "\(error)"])
-            switch error {
+            switch error.code {
             case .unavailable, .timedOut, .cancelled: return nil
             default: return []
             }

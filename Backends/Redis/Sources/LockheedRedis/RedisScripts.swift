@@ -1,3 +1,5 @@
+import Crypto
+
 /// A Lua script run with `EVALSHA`, falling back to `EVAL` when the server answers `NOSCRIPT`.
 struct RedisScript: Sendable {
     /// The Lua source.
@@ -7,7 +9,9 @@ struct RedisScript: Sendable {
 
     init(_ body: String) {
         source = RedisScript.prelude + body
-        sha1 = SHA1.hex(of: Array(source.utf8))
+        sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            String(UInt16(byte) | 0x100, radix: 16).dropFirst()
+        }.joined()
     }
 }
 

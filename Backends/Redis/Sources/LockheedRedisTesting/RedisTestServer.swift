@@ -38,8 +38,8 @@ public struct RedisTestServer: Sendable {
             do throws(LockheedError) {
                 return try await launch(port: port ?? freeLoopbackPort(), extraArguments: extraArguments)
             } catch {
-                guard port == nil, attempt < 5, case .unavailable(let message) = error,
-                    message.contains("Address already in use")
+                guard port == nil, attempt < 5, error.code == .unavailable,
+                    error.message.contains("Address already in use")
                 else { throw error }
             }
         }

@@ -121,7 +121,8 @@ extension RedisDedicatedServerTests {
             let error = try await lockheedError {
                 try await locker.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(5)))
             }
-            guard case .malformedState(let which, _) = error else {
+            let which = error.lock
+            guard error.code == .malformedState else {
                 Issue.record("expected .malformedState, got \(error)")
                 return
             }

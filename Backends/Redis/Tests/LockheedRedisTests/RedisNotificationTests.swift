@@ -17,7 +17,7 @@ struct RedisNotificationTests {
         let name = try LockName("handoff")
         _ = try await holder.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(30)))
         let request = try AcquireRequest(name: name, holder: "b", duration: .seconds(30))
-        #expect(try await lockheedError { try await waiter.acquire(request) }.isHeld)
+        #expect(try await lockheedError { try await waiter.acquire(request) }.code == .held)
         waiter.subscriber.start()
         #expect(await eventually { waiter.subscriber.isConnected })
         let waiting = Task { try await waiter.waitForChange(of: name, timeout: .seconds(10)) }
@@ -44,7 +44,7 @@ struct RedisNotificationTests {
         #expect(
             try await lockheedError {
                 try await waiter.acquire(try AcquireRequest(name: name, holder: "b", duration: .seconds(30)))
-            }.isHeld)
+            }.code == .held)
         #expect(try await holder.release(name, holder: "a"))
         try await Task.sleep(for: .milliseconds(200))
         let started = ContinuousClock.now

@@ -23,7 +23,8 @@ struct RedisStorageTests {
             try await lockheedError { try await locker.state(of: bad) },
             try await lockheedError { try await locker.breakLock(bad, if: nil) },
         ] {
-            guard case .malformedState(let which, let detail) = error else {
+            let (which, detail) = (error.lock, error.message)
+            guard error.code == .malformedState else {
                 Issue.record("expected .malformedState, got \(error)")
                 continue
             }
@@ -34,7 +35,7 @@ struct RedisStorageTests {
         #expect(try await locker.list().map(\.name) == [good], "listing skips the malformed lock")
         _ = try await locker.rawCommand(["DEL", locker.lockKey(bad)])
         _ = try await locker.rawCommand(["HSET", locker.lockKey(bad), "owner", "someone"])
-        guard case .malformedState = try await lockheedError({ try await locker.acquire(request) }) else {
+        guard try await lockheedError({ try await locker.acquire(request) }).code == .malformedState else {
             Issue.record("a foreign hash must be .malformedState")
             return
         }
@@ -50,7 +51,7 @@ struct RedisStorageTests {
         let error = try await lockheedError {
             try await locker.acquire(try AcquireRequest(name: name, holder: "a", duration: .seconds(5)))
         }
-        guard case .incompatibleStorage = error else {
+        guard error.code == .incompatibleStorage else {
             Issue.record("expected .incompatibleStorage, got \(error)")
             return
         }
@@ -120,7 +121,6 @@ struct RedisStorageTests {
         for script in [RedisScript.acquire, .renew, .release, .breakLock, .read, .expireLeases] {
             #expect(try await locker.rawCommand(["SCRIPT", "LOAD", script.source]) == .string(script.sha1))
         }
-        #expect(SHA1.hex(of: Array("abc".utf8)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
         await fixture.tearDown()
     }
 

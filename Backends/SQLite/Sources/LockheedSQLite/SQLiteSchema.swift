@@ -92,7 +92,7 @@ enum SQLiteSchema {
             do {
                 return try body()
             } catch {
-                guard case .timedOut = error, ContinuousClock.now < deadline else { throw error }
+                guard error.code == .timedOut, ContinuousClock.now < deadline else { throw error }
                 usleep(UInt32.random(in: 2_000...10_000))
             }
         }

@@ -68,7 +68,7 @@ extension SQLiteBackendTests {
             let refused = await #expect(throws: LockheedError.self) {
                 try await locker.acquire(AcquireRequest(name: name, holder: "impatient", duration: .seconds(5)))
             }
-            #expect(refused.map { if case .held = $0 { true } else { false } } == true)
+            #expect(refused.map { $0.code == .held } == true)
 
             let result = fixture.directory + "/acquired.txt"
             let next = try ChildProcess.spawn(
