@@ -36,6 +36,12 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
     /// How many times a transaction that failed with a serialization failure or a deadlock is
     /// run again before the error is returned.
     public var transactionRetries: Int = 5
+    /// The longest a session of this locker may sit inside a transaction, and a statement may
+    /// wait for another session's row lock or run, before the server ends it. A client frozen
+    /// in the middle of an operation (a paused process, a dead network path) then holds the
+    /// lock's row for this long at most, instead of until TCP notices. Operations take
+    /// milliseconds; the default is 5 s.
+    public var transactionTimeout: Duration = .seconds(5)
 
     /// Creates a configuration; every parameter has the default of a local server.
     public init(
@@ -91,6 +97,9 @@ public struct PostgresConfiguration: Sendable, Hashable, CustomStringConvertible
         guard connectTimeout > .zero else { throw .invalidConfiguration("postgres connectTimeout must be positive") }
         guard transactionRetries >= 0 else {
             throw .invalidConfiguration("postgres transactionRetries must not be negative")
+        }
+        guard transactionTimeout >= .milliseconds(1), transactionTimeout <= .seconds(3600) else {
+            throw .invalidConfiguration("postgres transactionTimeout must be 1 ms to 1 hour")
         }
     }
 

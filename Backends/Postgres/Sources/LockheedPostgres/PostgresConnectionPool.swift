@@ -46,6 +46,14 @@ final class PostgresConnectionPool: Sendable {
         connection.options.connectTimeout = .nanoseconds(
             configuration.connectTimeout.components.seconds * 1_000_000_000
                 + configuration.connectTimeout.components.attoseconds / 1_000_000_000)
+        // A session frozen inside a transaction, or a statement stuck behind one, is ended by
+        // the server after transactionTimeout: nobody waits on a frozen client for longer.
+        let timeout = configuration.transactionTimeout.components
+        let milliseconds = String(max(1, timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000))
+        connection.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", milliseconds), ("lock_timeout", milliseconds),
+            ("statement_timeout", milliseconds),
+        ]
         connectionConfiguration = connection
     }
 
@@ -113,6 +121,17 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Closes every idle connection and refuses new work.
+    /// A locker dropped without `shutdown()` still closes its idle connections (PostgresNIO
+    /// traps on a connection released while open).
+    deinit {
+        let idle = state.withLock { state in
+            defer { state.idle.removeAll() }
+            return state.idle
+        }
+        guard !idle.isEmpty else { return }
+        Task { for connection in idle { try? await connection.close() } }
+    }
+
     func shutdown() async {
         let idle = state.withLock { state in
             state.isShutDown = true

@@ -45,6 +45,11 @@ enum PostgresErrors {
                 )
             case "3D000":
                 return .invalidConfiguration("postgres at \(server): \(message)")
+            case "55P03", "57014", "25P03":
+                // lock_timeout, statement_timeout, idle_in_transaction_session_timeout: the
+                // configured transactionTimeout ended a wait or a frozen session.
+                return .timedOut(
+                    "postgres at \(server): \(message) (transactionTimeout \(configuration.transactionTimeout))")
             case let state where state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53"):
                 return .unavailable("postgres at \(server): \(message)")
             case "40001", "40P01":
