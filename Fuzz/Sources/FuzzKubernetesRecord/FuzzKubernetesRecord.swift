@@ -11,7 +11,7 @@ public func fuzzKubernetesRecord(_ data: UnsafePointer<UInt8>?, _ size: Int) -> 
     let bytes = Data(UnsafeBufferPointer(start: data, count: size))
     let now = Date(timeIntervalSince1970: 1_800_000_000)
     let text: String
-    if let object = ConfigMapObject(json: bytes), object.fields["data"] != nil || object.fields["metadata"] != nil {
+    if let object = ConfigMapObject(json: bytes), object.data != nil || object.metadata != ObjectMeta() {
         _ = object.activeReservation(at: now)
         _ = object.labels
         guard let lock = object.lockText else { return 0 }
