@@ -168,7 +168,8 @@ extension LeaseObject: LockObject {
                     next.leaseTransitions = 0
                     next.acquireTime = stamp
                 } else if previousHolder != lease.instanceID {
-                    next.leaseTransitions = (previous?.leaseTransitions ?? 0) &+ 1
+                    let transitions = previous?.leaseTransitions ?? 0
+                    next.leaseTransitions = transitions == .max ? transitions : transitions + 1
                     next.acquireTime = stamp
                 } else {
                     next.leaseTransitions = previous?.leaseTransitions ?? 0
