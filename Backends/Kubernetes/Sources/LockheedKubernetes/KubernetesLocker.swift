@@ -5,7 +5,13 @@ import NIOHTTP1
 import Synchronization
 
 /// A ``Locker`` keeping each lock in a ConfigMap `<prefix>-<lockname>` of one namespace, wire
-/// compatible with the Go original, with concurrency control by `metadata.resourceVersion` alone.
+/// compatible with the Go original, or (``KubernetesConfiguration/kind`` `.lease`) in a
+/// `coordination.k8s.io/v1` Lease of that name, wire compatible with client-go's `LeaseLock`;
+/// concurrency control by `metadata.resourceVersion` alone.
+///
+/// Both kinds run the one locking algorithm below over a narrow storage seam (`LockStorage`:
+/// read one lock's object, create it, update it guarded by its resourceVersion, list, watch), as
+/// client-go's leader election runs over `resourcelock.Interface`.
 ///
 /// An uncontended acquire of an existing lock costs a GET and a PUT; a renew or release of a lock
 /// whose last seen version is still current costs one PUT. See `Backends/Kubernetes/README.md`
