@@ -17,6 +17,7 @@ import LockheedCore
 /// | `postgres://USER[:PASSWORD]@HOST[:PORT]/DB?schema=…&sslmode=…` | PostgreSQL |
 /// | `kubernetes:` | Kubernetes, in-cluster service account |
 /// | `kubernetes://NAMESPACE?kubeconfig=PATH&context=NAME&prefix=…` | Kubernetes via a kubeconfig |
+/// | `kubernetes://NAMESPACE?kind=lease` | Kubernetes, one `coordination.k8s.io/v1` Lease per lock |
 ///
 /// Parsing (``init(url:environment:)``) is separate from construction (``makeLocker()``), so a
 /// configuration can be checked and shown (with secrets redacted, see ``description``) without
@@ -136,6 +137,16 @@ public struct KubernetesURLParts: Sendable, Hashable {
     public var context: String?
     /// The ConfigMap name prefix (`prefix=`); `nil` for the backend's default.
     public var prefix: String?
+    /// The object holding each lock (`kind=configmap` or `kind=lease`); `nil` for ConfigMaps.
+    public var kind: Kind?
+
+    /// The Kubernetes object kind holding each lock.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// One ConfigMap per lock (the default; the Go original's format; shared locks).
+        case configMap = "configmap"
+        /// One `coordination.k8s.io/v1` Lease per lock (client-go's leader-election format; mutexes only).
+        case lease
+    }
 
     /// Whether the in-cluster service account is used rather than a kubeconfig: when neither
     /// `kubeconfig=` nor `context=` is given, and either no namespace is given (`kubernetes:`) or
@@ -145,11 +156,15 @@ public struct KubernetesURLParts: Sendable, Hashable {
     }
 
     /// Creates the parts; all defaults select in-cluster credentials.
-    public init(namespace: String? = nil, kubeconfig: String? = nil, context: String? = nil, prefix: String? = nil) {
+    public init(
+        namespace: String? = nil, kubeconfig: String? = nil, context: String? = nil, prefix: String? = nil,
+        kind: Kind? = nil
+    ) {
         self.namespace = namespace
         self.kubeconfig = kubeconfig
         self.context = context
         self.prefix = prefix
+        self.kind = kind
     }
 }
 
@@ -197,6 +212,7 @@ extension BackendConfiguration: CustomStringConvertible {
             if let prefix = parts.prefix {
                 query.append("prefix=" + URLText.escape(prefix, allowing: URLText.unreserved))
             }
+            if let kind = parts.kind { query.append("kind=\(kind.rawValue)") }
             if parts.namespace == nil && query.isEmpty { return "kubernetes:" }
             return "kubernetes://\(parts.namespace ?? "")" + URLText.query(query)
         #if canImport(LockheedPostgres)

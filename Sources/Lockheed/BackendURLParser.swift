@@ -255,7 +255,17 @@ extension BackendConfiguration {
             case "kubeconfig": parts.kubeconfig = value
             case "context": parts.context = value
             case "prefix": parts.prefix = value
-            default: throw url.unknownParameter(key, valid: ["kubeconfig", "context", "prefix"], example: example)
+            case "kind":
+                switch value.lowercased() {
+                case "configmap", "configmaps": parts.kind = .configMap
+                case "lease", "leases": parts.kind = .lease
+                default:
+                    throw url.error(
+                        "kind \(url.quote(value)) is not a Kubernetes lock kind: use kind=configmap or kind=lease",
+                        example: "kubernetes://my-namespace?kind=lease")
+                }
+            default:
+                throw url.unknownParameter(key, valid: ["kubeconfig", "context", "prefix", "kind"], example: example)
             }
         }
         return parts

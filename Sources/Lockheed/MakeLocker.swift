@@ -64,16 +64,20 @@ extension KubernetesURLParts {
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(LockheedError) -> KubernetesConfiguration {
         let prefix = self.prefix ?? "lockheed"
+        let storageKind: KubernetesConfiguration.StorageKind = kind == .lease ? .lease : .configMap
         if usesInClusterCredentials(environment: environment) {
             var configuration = try KubernetesConfiguration.inCluster(prefix: prefix)
             if let namespace { configuration.namespace = namespace }
+            configuration.kind = storageKind
             return configuration
         }
         var path = kubeconfig
         if let given = path, given.hasPrefix("~/"), let home = environment["HOME"] {
             path = home + given.dropFirst()
         }
-        return try KubernetesConfiguration.kubeconfig(
+        var configuration = try KubernetesConfiguration.kubeconfig(
             path: path, context: context, namespace: namespace, prefix: prefix)
+        configuration.kind = storageKind
+        return configuration
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Lockheed
+import LockheedKubernetes
 import LockheedPostgres
 import LockheedRedis
 import Testing
@@ -152,6 +153,26 @@ import Testing
         #expect(message("kubernetes://team-a/locks")?.contains("no path") == true)
         #expect(message("kubernetes://team-a?user=me")?.contains("unknown parameter \"user\"") == true)
         #expect(message("kubernetes://team-a?context=")?.contains("must not be empty") == true)
+        #expect(message("kubernetes://team-a?kind=secret")?.contains("use kind=configmap or kind=lease") == true)
+    }
+
+    @Test func kubernetesLeaseKind() throws {
+        #expect(
+            try parse("kubernetes://team-a?kind=lease")
+                == .kubernetes(KubernetesURLParts(namespace: "team-a", kind: .lease)))
+        #expect(
+            try parse("kubernetes://team-a?kind=Leases")
+                == .kubernetes(KubernetesURLParts(namespace: "team-a", kind: .lease)))
+        #expect(
+            try parse("kubernetes://team-a?kind=configmap")
+                == .kubernetes(KubernetesURLParts(namespace: "team-a", kind: .configMap)))
+        #expect(String(describing: try parse("kubernetes://team-a?kind=lease")) == "kubernetes://team-a?kind=lease")
+        let directory = try TemporaryDirectory()
+        let kubeconfig = try directory.writeKubeconfig(server: "http://127.0.0.1:1")
+        let lease = KubernetesURLParts(namespace: "team-a", kubeconfig: kubeconfig, kind: .lease)
+        #expect(try lease.kubernetesConfiguration(environment: [:]).kind == .lease)
+        let plain = KubernetesURLParts(namespace: "team-a", kubeconfig: kubeconfig)
+        #expect(try plain.kubernetesConfiguration(environment: [:]).kind == .configMap)
     }
 
     @Test func unknownSchemeShowsExamples() {
@@ -169,7 +190,7 @@ import Testing
         "redis://127.0.0.1:6379/0", "redis://u:p@host:1/2?prefix=a&timeout=2s&connect_timeout=1s&pool=3",
         "redis://h/0?reply_spin=0s", "redis://h/0?reply_spin=150us",
         "redis://[::1]:6379/0", "kubernetes:", "kubernetes://ns?kubeconfig=/k&context=c&prefix=p",
-        "kubernetes:?prefix=p",
+        "kubernetes:?prefix=p", "kubernetes://ns?kind=lease", "kubernetes:?prefix=p&kind=configmap",
     ])
     func descriptionParsesBack(_ text: String) throws {
         let configuration = try parse(text)

@@ -27,9 +27,13 @@ import Testing
         let config = try directory.writeKubeconfig(server: server.baseURL)
         let backend = ["--backend", "kubernetes://team-a?kubeconfig=\(config)&prefix=cli"]
         let started = directory.path("started")
+        // The holder runs until the test lets it go: a fixed sleep ended before the refused
+        // command even started when the machine was loaded (a full parallel `swift test`).
+        let letGo = directory.path("let-go")
+        defer { FileManager.default.createFile(atPath: letGo, contents: nil) }
         let holder = try CLIProcess.start(
             ["exec", "--tag", "k8s", "--holder", "pod-1", "--renew-interval", "300ms"] + backend
-                + ["deploy", "--", "sh", "-c", "touch \(started); sleep 1"],
+                + ["deploy", "--", "sh", "-c", "touch \(started); while [ ! -f \(letGo) ]; do sleep 0.05; done"],
             in: directory.url)
         #expect(await eventually(within: .seconds(20)) { FileManager.default.fileExists(atPath: started) })
         let refused = try await CLIProcess.run(
@@ -41,6 +45,7 @@ import Testing
         #expect(json.status == 0, "\(json.stderr)")
         #expect(json.stdout.contains("\"deploy\""))
         #expect(server.configMap(namespace: "team-a", name: "cli-deploy") != nil)
+        FileManager.default.createFile(atPath: letGo, contents: nil)
         let holderResult = await holder.finish()
         #expect(holderResult.status == 0, "\(holderResult.stderr)")
         let after = try await CLIProcess.run(

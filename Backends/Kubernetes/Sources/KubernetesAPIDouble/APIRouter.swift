@@ -59,8 +59,10 @@ struct WatchPlan: Sendable {
     var timeoutSeconds: Int?
 }
 
-/// A ConfigMap API operation parsed from method and path.
+/// A ConfigMap or Lease API operation parsed from method and path.
 struct Operation: Sendable {
+    /// The resource it is on.
+    var resource: ResourceKind = .configMaps
     /// `GET`, `LIST`, `WATCH`, `POST`, `PUT`, `DELETE`, `PATCH` or `DELETECOLLECTION`.
     var verb: String
     var namespace: String?
@@ -93,6 +95,8 @@ final class APIRouter: Sendable {
         var forbidden: Set<ForbiddenRule> = []
         var faults: [ArmedFault] = []
         var counts: [String: Int] = [:]
+        /// Per resource and verb, e.g. `leases GET`.
+        var resourceCounts: [String: Int] = [:]
     }
 
     struct ForbiddenRule: Hashable {
@@ -114,11 +118,12 @@ final class APIRouter: Sendable {
 
     // MARK: Arrival
 
-    /// Counts a ConfigMap request and takes the faults armed for it.
+    /// Counts a ConfigMap or Lease request and takes the faults armed for it.
     func admit(_ request: APIRequest) -> Admission {
-        guard case .configMaps(let operation)? = try? route(request) else { return Admission() }
+        guard case .objects(let operation)? = try? route(request) else { return Admission() }
         return control.withLock { control in
             control.counts[operation.verb, default: 0] += 1
+            control.resourceCounts["\(operation.resource.plural) \(operation.verb)", default: 0] += 1
             var admission = Admission()
             for index in control.faults.indices
             where control.faults[index].remaining > 0
@@ -145,7 +150,7 @@ final class APIRouter: Sendable {
     func respond(_ request: APIRequest, _ admission: Admission) -> APIResponse {
         do throws(APIError) {
             let route = try route(request)
-            if case .configMaps(let operation) = route, let fault = admission.fault {
+            if case .objects(let operation) = route, let fault = admission.fault {
                 switch fault {
                 case .dropConnection: return .drop
                 case .status(let code, let retryAfterSeconds):
@@ -153,7 +158,7 @@ final class APIRouter: Sendable {
                 case .conflict:
                     if !competingWrite(operation) {
                         throw .conflict(
-                            ObjectStore.resource, operation.name ?? "",
+                            operation.resource.plural, operation.name ?? "",
                             "the object has been modified; please apply your changes to the latest version and try again"
                         )
                     }
@@ -169,10 +174,10 @@ final class APIRouter: Sendable {
                 let user = try authenticate(request)
                 try authorize(user: user, verb: "get", resource: "namespaces", name: name, namespace: nil)
                 return try namespace(name)
-            case .configMaps(let operation):
+            case .objects(let operation):
                 let user = try authenticate(request)
                 try authorize(
-                    user: user, verb: operation.rbacVerb, resource: ObjectStore.resource, name: operation.name,
+                    user: user, verb: operation.rbacVerb, resource: operation.resource.plural, name: operation.name,
                     namespace: operation.namespace)
                 return try serve(operation, request)
             }
@@ -183,9 +188,10 @@ final class APIRouter: Sendable {
 
     private func serve(_ operation: Operation, _ request: APIRequest) throws(APIError) -> APIResponse {
         let namespace = operation.namespace
+        let resource = operation.resource
         switch operation.verb {
         case "GET":
-            let object = try store.get(namespace: namespace ?? "", name: operation.name ?? "")
+            let object = try store.get(resource, namespace: namespace ?? "", name: operation.name ?? "")
             return .full(status: 200, body: object.json, headers: [])
         case "LIST":
             var limit: Int?
@@ -202,7 +208,7 @@ final class APIRouter: Sendable {
                 exactRevision = value
             }
             let body = try store.list(
-                namespace: namespace, labels: try labelSelector(request), fields: try fieldSelector(request),
+                resource, namespace: namespace, labels: try labelSelector(request), fields: try fieldSelector(request),
                 limit: limit, continueToken: continueToken, exactRevision: exactRevision)
             return .full(status: 200, body: body, headers: [])
         case "WATCH":
@@ -220,7 +226,8 @@ final class APIRouter: Sendable {
                 guard let value = Int(text), value >= 0 else { throw .badRequest("invalid timeoutSeconds: \(text)") }
                 timeoutSeconds = value
             }
-            let filter = WatchFilter(namespace: namespace, labels: try labelSelector(request), fields: fields)
+            let filter = WatchFilter(
+                resource: resource, namespace: namespace, labels: try labelSelector(request), fields: fields)
             return .watch(
                 WatchPlan(
                     filter: filter, resourceVersion: resourceVersion,
@@ -228,13 +235,15 @@ final class APIRouter: Sendable {
                     sendInitialEvents: Self.parseBool(request.query["sendInitialEvents"]),
                     timeoutSeconds: timeoutSeconds))
         case "POST":
-            let object = try store.create(namespace: namespace ?? "", body: request.body)
+            let object = try store.create(resource, namespace: namespace ?? "", body: request.body)
             return .full(status: 201, body: object.json, headers: [])
         case "PUT":
-            let object = try store.replace(namespace: namespace ?? "", name: operation.name ?? "", body: request.body)
+            let object = try store.replace(
+                resource, namespace: namespace ?? "", name: operation.name ?? "", body: request.body)
             return .full(status: 200, body: object.json, headers: [])
         case "DELETE":
-            let body = try store.delete(namespace: namespace ?? "", name: operation.name ?? "", body: request.body)
+            let body = try store.delete(
+                resource, namespace: namespace ?? "", name: operation.name ?? "", body: request.body)
             return .full(status: 200, body: body, headers: [])
         default:
             throw .methodNotAllowed(request.method)
@@ -246,7 +255,7 @@ final class APIRouter: Sendable {
         guard operation.verb == "PUT" || operation.verb == "DELETE", let namespace = operation.namespace,
             let name = operation.name
         else { return false }
-        return store.mutate(namespace: namespace, name: name) { object in
+        return store.mutate(operation.resource, namespace: namespace, name: name) { object in
             var metadata = object["metadata"] as? [String: Any] ?? [:]
             var annotations = metadata["annotations"] as? [String: Any] ?? [:]
             let count = Int(annotations["lockheed.test/competing-writes"] as? String ?? "0") ?? 0
@@ -306,7 +315,7 @@ final class APIRouter: Sendable {
         case version
         case health
         case namespace(String)
-        case configMaps(Operation)
+        case objects(Operation)
     }
 
     func route(_ request: APIRequest) throws(APIError) -> Route {
@@ -317,10 +326,17 @@ final class APIRouter: Sendable {
         case 1 where ["healthz", "readyz", "livez"].contains(segments[0]): return .health
         default: break
         }
-        guard segments.count >= 3, segments[0] == "api", segments[1] == "v1" else {
+        let groupVersionLength: Int
+        if segments.count >= 3, segments[0] == "api", segments[1] == "v1" {
+            groupVersionLength = 2
+        } else if segments.count >= 4, segments[0] == "apis", segments[1] == "coordination.k8s.io", segments[2] == "v1"
+        {
+            groupVersionLength = 3
+        } else {
             throw .pathNotFound(request.path)
         }
-        var rest = Array(segments.dropFirst(2))
+        let groupVersion = Array(segments.prefix(groupVersionLength))
+        var rest = Array(segments.dropFirst(groupVersionLength))
         let legacyWatch = rest.first == "watch"
         if legacyWatch { rest.removeFirst() }
         var namespace: String?
@@ -329,12 +345,14 @@ final class APIRouter: Sendable {
             let name = rest[1]
             namespace = name
             rest.removeFirst(2)
-            if rest.isEmpty && !legacyWatch {
+            if rest.isEmpty && !legacyWatch && groupVersionLength == 2 {
                 guard method == "GET" else { throw .methodNotAllowed(method) }
                 return .namespace(name)
             }
         }
-        guard rest.first == "configmaps", rest.count <= 2 else { throw .pathNotFound(request.path) }
+        guard let plural = rest.first, let resource = ResourceKind.served(groupVersion: groupVersion, plural: plural),
+            rest.count <= 2
+        else { throw .pathNotFound(request.path) }
         let name = rest.count == 2 ? rest[1] : nil
         if name != nil && namespace == nil { throw .pathNotFound(request.path) }
         let watch = legacyWatch || Self.parseBool(request.query["watch"])
@@ -356,7 +374,7 @@ final class APIRouter: Sendable {
         {
             for case .equals("metadata.name", let value) in fields.requirements { objectName = value }
         }
-        return .configMaps(Operation(verb: verb, namespace: namespace, name: objectName))
+        return .objects(Operation(resource: resource, verb: verb, namespace: namespace, name: objectName))
     }
 
     private func labelSelector(_ request: APIRequest) throws(APIError) -> LabelSelector {

@@ -5,7 +5,8 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// A Kubernetes API server double for ConfigMaps (core/v1), served over real HTTP or HTTPS on 127.0.0.1.
+/// A Kubernetes API server double for ConfigMaps (core/v1) and Leases (coordination.k8s.io/v1), served over
+/// real HTTP or HTTPS on 127.0.0.1.
 ///
 /// It keeps the semantics the lock backend depends on: a global resourceVersion bumped by every write,
 /// `409 Conflict` on a stale resourceVersion, `409 AlreadyExists`, `404 NotFound`, `422 Invalid`, `Status`
@@ -15,7 +16,9 @@ import Synchronization
 /// Served: `GET/POST /api/v1/namespaces/{ns}/configmaps` (list, `?watch=1`, create), `GET/PUT/DELETE
 /// /api/v1/namespaces/{ns}/configmaps/{name}` (DELETE takes `DeleteOptions` preconditions), `GET
 /// /api/v1/configmaps`, the legacy `/api/v1/watch/…` paths, `GET /api/v1/namespaces/{ns}`, `/version`,
-/// `/healthz`. Like etcd, an update that changes nothing keeps its resourceVersion, and the last 10,000 writes
+/// `/healthz`; the same for `/apis/coordination.k8s.io/v1/namespaces/{ns}/leases`, whose `spec` is validated
+/// as the API server does (`leaseDurationSeconds` > 0, `leaseTransitions` ≥ 0, MicroTimes with exactly six
+/// fractional digits, else 400; offsets stored as UTC). Like etcd, an update that changes nothing keeps its resourceVersion, and the last 10,000 writes
 /// are retained for watches and continue tokens (``compactHistory()`` drops them). Token users are
 /// `system:serviceaccount:default:lockheed`; certificate users are the certificate's common name.
 public final class KubernetesAPIServerDouble: Sendable {
@@ -98,7 +101,7 @@ public final class KubernetesAPIServerDouble: Sendable {
 
     /// The stored ConfigMap as JSON (with `kind`, `apiVersion` and full metadata), or nil.
     public func configMap(namespace: String, name: String) -> Data? {
-        try? router.store.get(namespace: namespace, name: name).json
+        try? router.store.get(.configMaps, namespace: namespace, name: name).json
     }
 
     /// Creates or replaces a ConfigMap exactly as given (its `metadata.name` names it), bumping the
@@ -121,6 +124,37 @@ public final class KubernetesAPIServerDouble: Sendable {
     /// call back into the double.
     public func mutateConfigMap(namespace: String, name: String, _ body: (inout [String: Any]) -> Void) {
         router.store.mutate(namespace: namespace, name: name, body)
+    }
+
+    /// The stored Lease as JSON (with `kind`, `apiVersion` and full metadata), or nil.
+    public func lease(namespace: String, name: String) -> Data? {
+        try? router.store.get(.leases, namespace: namespace, name: name).json
+    }
+
+    /// Creates or replaces a Lease exactly as given (times in the MicroTime layout, stored in
+    /// UTC), as ``seedConfigMap(namespace:json:)`` does for ConfigMaps: for replaying client-go's writes.
+    public func seedLease(namespace: String, json: Data) throws {
+        do throws(APIError) {
+            try router.store.seed(.leases, namespace: namespace, json: json)
+        } catch {
+            throw DoubleError.invalidSeed(error.message)
+        }
+    }
+
+    /// Deletes a Lease out of band; a no-op if it does not exist.
+    public func deleteLease(namespace: String, name: String) {
+        router.store.remove(.leases, namespace: namespace, name: name)
+    }
+
+    /// Edits a stored Lease out of band, as ``mutateConfigMap(namespace:name:_:)`` does.
+    public func mutateLease(namespace: String, name: String, _ body: (inout [String: Any]) -> Void) {
+        router.store.mutate(.leases, namespace: namespace, name: name, body)
+    }
+
+    /// The requests received for one resource (`configmaps`, `leases`) and operation (`GET`,
+    /// `LIST`, `WATCH`, `POST`, `PUT`, `DELETE`) since the last reset.
+    public func requestCount(_ verb: String, resource: ResourceKind) -> Int {
+        router.control.withLock { $0.resourceCounts["\(resource.plural) \(verb)"] ?? 0 }
     }
 
     /// The current global resourceVersion (the revision of the last write).
@@ -159,7 +193,7 @@ public final class KubernetesAPIServerDouble: Sendable {
         router.control.withLock { $0.faults.removeAll() }
     }
 
-    /// The ConfigMap requests received since the last reset, for one operation (`GET`, `LIST`, `WATCH`, `POST`,
+    /// The ConfigMap and Lease requests received since the last reset, for one operation (`GET`, `LIST`, `WATCH`, `POST`,
     /// `PUT`, `DELETE`, `PATCH`) or all of them (nil). Requests a fault answered count too; `/version` does not.
     public func requestCount(_ verb: String? = nil) -> Int {
         router.control.withLock { control in
@@ -170,7 +204,10 @@ public final class KubernetesAPIServerDouble: Sendable {
 
     /// Sets every request counter to zero.
     public func resetCounters() {
-        router.control.withLock { $0.counts.removeAll() }
+        router.control.withLock { control in
+            control.counts.removeAll()
+            control.resourceCounts.removeAll()
+        }
     }
 }
 

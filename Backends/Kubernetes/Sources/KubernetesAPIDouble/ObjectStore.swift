@@ -27,8 +27,6 @@ final class ObjectStore: Sendable {
 
     let state = Mutex(State())
 
-    static let resource = "configmaps"
-
     // MARK: Namespaces
 
     func createNamespace(_ name: String) {
@@ -45,19 +43,20 @@ final class ObjectStore: Sendable {
 
     // MARK: Reads
 
-    func get(namespace: String, name: String) throws(APIError) -> StoredObject {
-        let object = state.withLock { $0.objects["\(namespace)/\(name)"] }
-        guard let object else { throw .notFound(Self.resource, name) }
+    func get(_ resource: ResourceKind, namespace: String, name: String) throws(APIError) -> StoredObject {
+        let object = state.withLock { $0.objects["\(resource.plural)/\(namespace)/\(name)"] }
+        guard let object else { throw .notFound(resource.plural, name) }
         return object
     }
 
     /// A `ConfigMapList` page: sorted by key, filtered, `limit` items, and a continue token that pins the snapshot.
     func list(
-        namespace: String?, labels: LabelSelector, fields: FieldSelector, limit: Int?, continueToken: String?,
+        _ resource: ResourceKind, namespace: String?, labels: LabelSelector, fields: FieldSelector, limit: Int?,
+        continueToken: String?,
         exactRevision: UInt64? = nil
     ) throws(APIError) -> Data {
-        let filter = WatchFilter(namespace: namespace, labels: labels, fields: fields)
-        let prefix = namespace.map { "\($0)/" } ?? ""
+        let filter = WatchFilter(resource: resource, namespace: namespace, labels: labels, fields: fields)
+        let prefix = "\(resource.plural)/" + (namespace.map { "\($0)/" } ?? "")
         let result: Result<(UInt64, [StoredObject], String?, Int?), APIError> = state.withLock { state in
             var snapshotRevision = state.revision
             var startKey = ""
@@ -117,7 +116,7 @@ final class ObjectStore: Sendable {
         if let remaining { metadata["remainingItemCount"] = remaining }
         return JSON.encode(
             [
-                "kind": "ConfigMapList", "apiVersion": "v1", "metadata": metadata,
+                "kind": resource.listKind, "apiVersion": resource.apiVersion, "metadata": metadata,
                 "items": items.map(\.listItem),
             ] as [String: Any])
     }
@@ -125,8 +124,8 @@ final class ObjectStore: Sendable {
     // MARK: Writes
 
     /// POST: creates `body` in `namespace` with a fresh uid, creationTimestamp and resourceVersion.
-    func create(namespace: String, body: Data) throws(APIError) -> StoredObject {
-        var object = try Self.decodeConfigMap(body)
+    func create(_ resource: ResourceKind, namespace: String, body: Data) throws(APIError) -> StoredObject {
+        var object = try Self.decode(body, as: resource)
         var metadata = object["metadata"] as? [String: Any] ?? [:]
         if let bodyNamespace = metadata["namespace"] as? String, !bodyNamespace.isEmpty, bodyNamespace != namespace {
             throw .badRequest("the namespace of the provided object does not match the namespace sent on the request")
@@ -138,7 +137,7 @@ final class ObjectStore: Sendable {
         }
         if name.isEmpty {
             throw .invalid(
-                kind: "ConfigMap", name: "",
+                kind: resource.kind, name: "",
                 causes: [("metadata.name", "Required value: name or generateName is required")])
         }
         if let version = metadata["resourceVersion"] as? String, !version.isEmpty {
@@ -153,19 +152,21 @@ final class ObjectStore: Sendable {
         let finalObject = object
         return try state.withLock { state throws(APIError) -> StoredObject in
             guard state.namespaces[namespace] != nil else { throw .notFound("namespaces", namespace) }
-            let problems = Validation.configMapProblems(finalObject, name: finalName)
-            if !problems.isEmpty { throw .invalid(kind: "ConfigMap", name: finalName, causes: problems) }
-            guard state.objects["\(namespace)/\(finalName)"] == nil else {
-                throw .alreadyExists(Self.resource, finalName)
+            let problems = Validation.problems(resource, finalObject, name: finalName)
+            if !problems.isEmpty { throw .invalid(kind: resource.kind, name: finalName, causes: problems) }
+            guard state.objects["\(resource.plural)/\(namespace)/\(finalName)"] == nil else {
+                throw .alreadyExists(resource.plural, finalName)
             }
-            return Self.commit(&state, namespace: namespace, name: finalName, object: finalObject)
+            return Self.commit(&state, resource, namespace: namespace, name: finalName, object: finalObject)
         }
     }
 
     /// PUT: replaces the object; a non-empty `metadata.resourceVersion` must equal the stored one (else 409 Conflict).
     /// An update that changes nothing is not written and keeps its resourceVersion, as with etcd.
-    func replace(namespace: String, name: String, body: Data) throws(APIError) -> StoredObject {
-        var object = try Self.decodeConfigMap(body)
+    func replace(_ resource: ResourceKind, namespace: String, name: String, body: Data) throws(APIError)
+        -> StoredObject
+    {
+        var object = try Self.decode(body, as: resource)
         var metadata = object["metadata"] as? [String: Any] ?? [:]
         let bodyName = metadata["name"] as? String ?? ""
         guard bodyName == name else {
@@ -177,31 +178,32 @@ final class ObjectStore: Sendable {
         let precondition = metadata["resourceVersion"] as? String ?? ""
         if !precondition.isEmpty, UInt64(precondition) == nil {
             throw .invalid(
-                kind: "ConfigMap", name: name,
+                kind: resource.kind, name: name,
                 causes: [("metadata.resourceVersion", "Invalid value: \"\(precondition)\": must be a number")])
         }
         return try state.withLock { state throws(APIError) -> StoredObject in
-            guard let existing = state.objects["\(namespace)/\(name)"] else {
-                throw .notFound(Self.resource, name)
+            guard let existing = state.objects["\(resource.plural)/\(namespace)/\(name)"] else {
+                throw .notFound(resource.plural, name)
             }
             if !precondition.isEmpty, UInt64(precondition) != existing.resourceVersion {
-                throw .staleResourceVersion(Self.resource, name)
+                throw .staleResourceVersion(resource.plural, name)
             }
-            let problems = Validation.configMapProblems(object, name: name)
-            if !problems.isEmpty { throw .invalid(kind: "ConfigMap", name: name, causes: problems) }
+            let problems = Validation.problems(resource, object, name: name)
+            if !problems.isEmpty { throw .invalid(kind: resource.kind, name: name, causes: problems) }
             let old = existing.dictionary["metadata"] as? [String: Any] ?? [:]
             metadata["uid"] = old["uid"]
             metadata["creationTimestamp"] = old["creationTimestamp"]
             object["metadata"] = metadata
             let unchanged = StoredObject(
-                object: object, namespace: namespace, name: name, resourceVersion: existing.resourceVersion)
+                object: object, resource: resource, namespace: namespace, name: name,
+                resourceVersion: existing.resourceVersion)
             if unchanged.json == existing.json { return existing }
-            return Self.commit(&state, namespace: namespace, name: name, object: object)
+            return Self.commit(&state, resource, namespace: namespace, name: name, object: object)
         }
     }
 
     /// DELETE with optional `DeleteOptions` preconditions (`resourceVersion`, `uid`); answers a Success Status.
-    func delete(namespace: String, name: String, body: Data) throws(APIError) -> Data {
+    func delete(_ resource: ResourceKind, namespace: String, name: String, body: Data) throws(APIError) -> Data {
         var preconditionVersion: String?
         var preconditionUID: String?
         if !body.isEmpty {
@@ -213,20 +215,20 @@ final class ObjectStore: Sendable {
             preconditionUID = preconditions?["uid"] as? String
         }
         let uid: String = try state.withLock { state throws(APIError) -> String in
-            guard let existing = state.objects["\(namespace)/\(name)"] else {
-                throw .notFound(Self.resource, name)
+            guard let existing = state.objects["\(resource.plural)/\(namespace)/\(name)"] else {
+                throw .notFound(resource.plural, name)
             }
             let uid = existing.dictionary["metadata"].flatMap { ($0 as? [String: Any])?["uid"] as? String } ?? ""
             if let preconditionUID, !preconditionUID.isEmpty, preconditionUID != uid {
                 throw .conflict(
-                    Self.resource, name,
+                    resource.plural, name,
                     "Precondition failed: UID in precondition: \(preconditionUID), UID in object meta: \(uid)")
             }
             if let preconditionVersion, !preconditionVersion.isEmpty,
                 preconditionVersion != String(existing.resourceVersion)
             {
                 throw .conflict(
-                    Self.resource, name,
+                    resource.plural, name,
                     "Precondition failed: ResourceVersion in precondition: \(preconditionVersion), "
                         + "ResourceVersion in object meta: \(existing.resourceVersion)")
             }
@@ -236,16 +238,16 @@ final class ObjectStore: Sendable {
         return JSON.encode(
             [
                 "kind": "Status", "apiVersion": "v1", "metadata": [String: Any](), "status": "Success",
-                "details": ["name": name, "kind": Self.resource, "uid": uid],
+                "details": ["name": name, "kind": resource.plural, "uid": uid],
             ] as [String: Any])
     }
 
     /// Writes `json` as given (creating or replacing), keeping a given uid and creationTimestamp.
-    func seed(namespace: String, json: Data) throws(APIError) {
-        var object = try Self.decodeConfigMap(json)
+    func seed(_ resource: ResourceKind = .configMaps, namespace: String, json: Data) throws(APIError) {
+        var object = try Self.decode(json, as: resource)
         var metadata = object["metadata"] as? [String: Any] ?? [:]
         guard let name = metadata["name"] as? String, !name.isEmpty else {
-            throw .badRequest("a seeded ConfigMap needs metadata.name")
+            throw .badRequest("a seeded \(resource.kind) needs metadata.name")
         }
         if metadata["uid"] == nil { metadata["uid"] = UUID().uuidString.lowercased() }
         if metadata["creationTimestamp"] == nil { metadata["creationTimestamp"] = Self.timestamp() }
@@ -256,25 +258,28 @@ final class ObjectStore: Sendable {
                 state.revision += 1
                 state.namespaces[namespace] = state.revision
             }
-            _ = Self.commit(&state, namespace: namespace, name: name, object: finalObject)
+            _ = Self.commit(&state, resource, namespace: namespace, name: name, object: finalObject)
         }
     }
 
-    func remove(namespace: String, name: String) {
+    func remove(_ resource: ResourceKind = .configMaps, namespace: String, name: String) {
         state.withLock { state in
-            guard state.objects["\(namespace)/\(name)"] != nil else { return }
-            Self.commitDeletion(&state, key: "\(namespace)/\(name)")
+            let key = "\(resource.plural)/\(namespace)/\(name)"
+            guard state.objects[key] != nil else { return }
+            Self.commitDeletion(&state, key: key)
         }
     }
 
     /// Edits the stored object in place (out of band); returns false when it does not exist.
     @discardableResult
-    func mutate(namespace: String, name: String, _ body: (inout [String: Any]) -> Void) -> Bool {
+    func mutate(
+        _ resource: ResourceKind = .configMaps, namespace: String, name: String, _ body: (inout [String: Any]) -> Void
+    ) -> Bool {
         state.withLock { state in
-            guard let existing = state.objects["\(namespace)/\(name)"] else { return false }
+            guard let existing = state.objects["\(resource.plural)/\(namespace)/\(name)"] else { return false }
             var object = existing.dictionary
             body(&object)
-            _ = Self.commit(&state, namespace: namespace, name: name, object: object)
+            _ = Self.commit(&state, resource, namespace: namespace, name: name, object: object)
             return true
         }
     }
@@ -301,7 +306,7 @@ final class ObjectStore: Sendable {
                 for object in state.objects.values.filter(filter.matches).sorted(by: { $0.key < $1.key }) {
                     lines.append(WatchLine.event(.added, object))
                 }
-                lines.append(WatchLine.bookmark(state.revision, initialEventsEnd: true))
+                lines.append(WatchLine.bookmark(state.revision, initialEventsEnd: true, resource: filter.resource))
             } else if let resourceVersion, resourceVersion != 0 {
                 guard resourceVersion >= state.historyFloor else {
                     let error = APIError.expired(
@@ -339,7 +344,8 @@ final class ObjectStore: Sendable {
     /// Sends a BOOKMARK at the current revision to one watcher, ordered with its events.
     func sendBookmark(to id: Int) {
         state.withLock { state in
-            state.watchers[id]?.sink(WatchLine.bookmark(state.revision))
+            guard let watcher = state.watchers[id] else { return }
+            watcher.sink(WatchLine.bookmark(state.revision, resource: watcher.filter.resource))
         }
     }
 
@@ -349,11 +355,12 @@ final class ObjectStore: Sendable {
 
     // MARK: Internals
 
-    private static func commit(_ state: inout State, namespace: String, name: String, object: [String: Any])
-        -> StoredObject
-    {
+    private static func commit(
+        _ state: inout State, _ resource: ResourceKind, namespace: String, name: String, object: [String: Any]
+    ) -> StoredObject {
         state.revision += 1
-        let stored = StoredObject(object: object, namespace: namespace, name: name, resourceVersion: state.revision)
+        let stored = StoredObject(
+            object: object, resource: resource, namespace: namespace, name: name, resourceVersion: state.revision)
         let previous = state.objects.updateValue(stored, forKey: stored.key)
         record(&state, HistoryEntry(revision: state.revision, key: stored.key, object: stored, previous: previous))
         return stored
@@ -377,14 +384,18 @@ final class ObjectStore: Sendable {
         }
     }
 
-    private static func decodeConfigMap(_ body: Data) throws(APIError) -> [String: Any] {
-        guard let object = JSON.decodeObject(body) else {
+    /// The body as an object of `resource`'s kind; a Lease's MicroTimes parsed as the API server
+    /// does (exactly six fractional digits, else 400) and stored in UTC.
+    private static func decode(_ body: Data, as resource: ResourceKind) throws(APIError) -> [String: Any] {
+        guard var object = JSON.decodeObject(body) else {
             throw .badRequest("couldn't get version/kind; json parse error: the body is not a JSON object")
         }
-        if let kind = object["kind"] as? String, !kind.isEmpty, kind != "ConfigMap" {
+        if let kind = object["kind"] as? String, !kind.isEmpty, kind != resource.kind {
             throw .badRequest(
-                "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: kind \(kind) is not ConfigMap")
+                "\(resource.kind) in version \"\(resource.apiVersion)\" cannot be handled as a \(resource.kind): "
+                    + "kind \(kind) is not \(resource.kind)")
         }
+        if resource == .leases { try LeaseValidation.normalizeTimes(&object) }
         return object
     }
 

@@ -2,25 +2,27 @@ import Foundation
 
 /// One ConfigMap as stored: its full JSON (kind, apiVersion, metadata with `resourceVersion`) plus the indexed fields.
 struct StoredObject: Sendable {
+    var resource: ResourceKind
     var namespace: String
     var name: String
     var resourceVersion: UInt64
     var labels: [String: String]
     var json: Data
 
-    /// The etcd-like key, `namespace/name`; its byte order is the list order.
-    var key: String { "\(namespace)/\(name)" }
+    /// The etcd-like key, `resource/namespace/name`; its byte order is the list order.
+    var key: String { "\(resource.plural)/\(namespace)/\(name)" }
 
     /// Stamps `object` with `namespace`, `name` and `resourceVersion` and indexes it.
-    init(object: [String: Any], namespace: String, name: String, resourceVersion: UInt64) {
+    init(object: [String: Any], resource: ResourceKind, namespace: String, name: String, resourceVersion: UInt64) {
         var object = object
         var metadata = object["metadata"] as? [String: Any] ?? [:]
         metadata["namespace"] = namespace
         metadata["name"] = name
         metadata["resourceVersion"] = String(resourceVersion)
         object["metadata"] = metadata
-        object["kind"] = "ConfigMap"
-        object["apiVersion"] = "v1"
+        object["kind"] = resource.kind
+        object["apiVersion"] = resource.apiVersion
+        self.resource = resource
         self.namespace = namespace
         self.name = name
         self.resourceVersion = resourceVersion
@@ -37,7 +39,8 @@ struct StoredObject: Sendable {
 
     /// The same object stamped with another resourceVersion (a DELETED watch event carries the deletion's).
     func restamped(_ resourceVersion: UInt64) -> StoredObject {
-        StoredObject(object: dictionary, namespace: namespace, name: name, resourceVersion: resourceVersion)
+        StoredObject(
+            object: dictionary, resource: resource, namespace: namespace, name: name, resourceVersion: resourceVersion)
     }
 
     /// The object as a list item: the API server omits `kind` and `apiVersion` inside a typed list.
@@ -68,12 +71,14 @@ struct HistoryEntry: Sendable {
 
 /// What a watch selects: a namespace (nil for all), a label selector and a field selector.
 struct WatchFilter: Sendable {
+    var resource: ResourceKind = .configMaps
     var namespace: String?
     var labels: LabelSelector
     var fields: FieldSelector
 
     func matches(_ object: StoredObject) -> Bool {
-        (namespace == nil || namespace == object.namespace) && labels.matches(object.labels)
+        resource == object.resource && (namespace == nil || namespace == object.namespace)
+            && labels.matches(object.labels)
             && fields.matches(namespace: object.namespace, name: object.name)
     }
 
@@ -99,10 +104,12 @@ enum WatchLine {
 
     /// A BOOKMARK: an object carrying only `metadata.resourceVersion` (and, closing the initial events of a
     /// `sendInitialEvents` watch, the `k8s.io/initial-events-end` annotation).
-    static func bookmark(_ revision: UInt64, initialEventsEnd: Bool = false) -> Data {
+    static func bookmark(_ revision: UInt64, initialEventsEnd: Bool = false, resource: ResourceKind = .configMaps)
+        -> Data
+    {
         var metadata: [String: Any] = ["resourceVersion": String(revision), "creationTimestamp": NSNull()]
         if initialEventsEnd { metadata["annotations"] = ["k8s.io/initial-events-end": "true"] }
-        return line(.bookmark, ["kind": "ConfigMap", "apiVersion": "v1", "metadata": metadata])
+        return line(.bookmark, ["kind": resource.kind, "apiVersion": resource.apiVersion, "metadata": metadata])
     }
 
     static func error(_ error: APIError) -> Data {

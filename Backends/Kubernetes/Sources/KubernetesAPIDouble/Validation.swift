@@ -56,8 +56,24 @@ enum Validation {
         }
     }
 
+    /// The 422 causes for an object of `resource`, empty when it is valid.
+    static func problems(_ resource: ResourceKind, _ object: [String: Any], name: String) -> [(
+        field: String, message: String
+    )] {
+        resource == .leases
+            ? metadataProblems(object, name: name) + LeaseValidation.specProblems(object)
+            : configMapProblems(object, name: name)
+    }
+
     /// The 422 causes for a ConfigMap object, empty when it is valid.
     static func configMapProblems(_ object: [String: Any], name: String) -> [(field: String, message: String)] {
+        var problems = metadataProblems(object, name: name)
+        problems += dataProblems(object)
+        return problems
+    }
+
+    /// The 422 causes of an object's name, labels and annotations.
+    static func metadataProblems(_ object: [String: Any], name: String) -> [(field: String, message: String)] {
         var problems: [(field: String, message: String)] = []
         if !isDNS1123Subdomain(name) {
             problems.append(("metadata.name", "Invalid value: \"\(name)\": \(dns1123SubdomainMessage)"))
@@ -86,6 +102,12 @@ enum Validation {
                 problems.append(("metadata.annotations", "Invalid value: \"\(key)\": name part must be a valid key"))
             }
         }
+        return problems
+    }
+
+    /// The 422 causes for a ConfigMap's data, empty when it is valid.
+    private static func dataProblems(_ object: [String: Any]) -> [(field: String, message: String)] {
+        var problems: [(field: String, message: String)] = []
         var size = 0
         for field in ["data", "binaryData"] {
             guard let entries = object[field] as? [String: Any] else { continue }

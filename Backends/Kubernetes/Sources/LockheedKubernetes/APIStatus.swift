@@ -38,7 +38,7 @@ struct APIResponse: Sendable {
                     + "\(namespace): \(message)")
         case 403:
             return .forbidden(
-                "the RBAC role lacks verb \"\(verb)\" on resource \"configmaps\" in namespace \(namespace) "
+                "the RBAC role lacks verb \"\(verb)\" on resource \"\(resource.split(separator: "/").first ?? "")\" in namespace \(namespace) "
                     + "(see the Role in Backends/Kubernetes/README.md): \(message)")
         case 404 where status.details?.kind == "namespaces":
             return .invalidConfiguration("Kubernetes namespace \"\(namespace)\" does not exist: \(message)")

@@ -1,77 +1,90 @@
 import Foundation
 import LockheedCore
 
-/// A ConfigMap as JSON, edited in place so fields we do not know (owner references, other
-/// annotations, managed fields) survive our writes.
-/// Not `Sendable`: it lives inside one call; the cache keeps its JSON bytes instead.
-struct ConfigMapObject {
-    private(set) var fields: [String: Any]
+/// A ConfigMap as the API serves it: the fields we use typed, every other field (owner
+/// references, `binaryData`, other tools' keys) kept to be written back unchanged.
+struct ConfigMapObject: Codable, Sendable, Hashable {
+    var apiVersion: String?
+    var kind: String?
+    var metadata: ObjectMeta
+    /// The string data; `data["lock"]` holds our record, other keys are kept.
+    var data: [String: String]?
+    /// Top-level fields we do not model.
+    var other: [String: JSONValue] = [:]
 
     /// Label key the Go original and we put on every lock ConfigMap; its value is the lock name.
     static let lockLabel = "lockheed/lock"
     /// The Go original's reservation annotations.
     static let reservedBy = "reserved/by"
     static let reservedExpires = "reserved/expires"
+    /// The longest label value Kubernetes accepts.
+    static let maximumLabelValueLength = 63
 
-    init(fields: [String: Any]) { self.fields = fields }
-
-    /// Parses an object from an API response body.
+    /// Parses an object from an API response body; `nil` when it is not a ConfigMap's JSON.
     init?(json: Data) {
-        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else { return nil }
-        fields = object
+        guard let object = KubernetesJSON.decode(Self.self, from: json) else { return nil }
+        self = object
     }
 
     /// A new lock ConfigMap.
     init(name: String, namespace: String, lockName: LockName) {
-        fields = [
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": ["name": name, "namespace": namespace, "labels": [Self.lockLabel: lockName.rawValue]],
-            "data": [String: Any](),
-        ]
+        apiVersion = "v1"
+        kind = "ConfigMap"
+        metadata = ObjectMeta(name: name, namespace: namespace, labels: [Self.lockLabel: lockName.rawValue])
+        data = [:]
     }
 
-    private var metadata: [String: Any] { fields["metadata"] as? [String: Any] ?? [:] }
+    private static let known: Set<String> = ["apiVersion", "kind", "metadata", "data"]
 
-    var name: String? { metadata["name"] as? String }
-    var resourceVersion: String? { metadata["resourceVersion"] as? String }
-    var labels: [String: String] { metadata["labels"] as? [String: String] ?? [:] }
-    var annotations: [String: String] { metadata["annotations"] as? [String: String] ?? [:] }
-    var data: [String: String] { fields["data"] as? [String: String] ?? [:] }
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        apiVersion = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("apiVersion"))
+        kind = try container.decodeIfPresent(String.self, forKey: AnyCodingKey("kind"))
+        metadata = try container.decodeIfPresent(ObjectMeta.self, forKey: AnyCodingKey("metadata")) ?? ObjectMeta()
+        data = try container.decodeIfPresent([String: String].self, forKey: AnyCodingKey("data"))
+        other = try container.unknownFields(besides: Self.known)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        try container.encodeUnknown(other)
+        try container.encodeIfPresent(apiVersion, forKey: "apiVersion")
+        try container.encodeIfPresent(kind, forKey: "kind")
+        try container.encode(metadata, forKey: AnyCodingKey("metadata"))
+        try container.encodeIfPresent(data, forKey: "data")
+    }
+
+    var name: String? { metadata.name }
+    var resourceVersion: String? { metadata.resourceVersion }
+    var labels: [String: String] { metadata.labels ?? [:] }
+    var annotations: [String: String] { metadata.annotations ?? [:] }
 
     /// `data["lock"]`, or `nil` when the ConfigMap has none.
-    var lockText: String? { data["lock"] }
+    var lockText: String? { data?["lock"] }
 
     /// Replaces `data["lock"]`, stores our extras in the annotations and makes sure the lock
     /// label is set: to the name when it fits a label value (63 characters), else to the empty
     /// value the Go original writes.
     mutating func setLock(_ record: LockRecord, lockName: LockName) {
-        var data = fields["data"] as? [String: Any] ?? [:]
-        data["lock"] = record.encoded()
-        fields["data"] = data
-        var metadata = self.metadata
-        var labels = metadata["labels"] as? [String: Any] ?? [:]
-        labels[Self.lockLabel] = lockName.rawValue.utf8.count <= Self.maximumLabelValueLength ? lockName.rawValue : ""
-        metadata["labels"] = labels
-        fields["metadata"] = metadata
+        var entries = data ?? [:]
+        entries["lock"] = record.encoded()
+        data = entries
+        metadata.setLabel(Self.lockLabel, to: Self.labelValue(for: lockName))
         setAnnotations(for: record)
     }
 
-    /// The longest label value Kubernetes accepts.
-    static let maximumLabelValueLength = 63
+    /// The lock label's value for `lockName`: the name, or empty when it is too long for a label.
+    static func labelValue(for lockName: LockName) -> String {
+        lockName.rawValue.utf8.count <= maximumLabelValueLength ? lockName.rawValue : ""
+    }
 
     /// Sets (or, with `nil`, removes) one annotation, keeping the others.
     mutating func setAnnotation(_ key: String, to value: String?) {
-        var metadata = self.metadata
-        var annotations = metadata["annotations"] as? [String: Any] ?? [:]
-        annotations[key] = value
-        metadata["annotations"] = annotations.isEmpty ? nil : annotations
-        fields["metadata"] = metadata
+        metadata.setAnnotation(key, to: value)
     }
 
     /// The JSON body for a POST or PUT.
-    func json() -> Data {
-        (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data()
-    }
+    func json() -> Data { KubernetesJSON.encode(self) }
 
     /// The Go original's reservation, when `reserved/by` is set and `reserved/expires` is after `now`.
     func activeReservation(at now: Date) -> LockReservation? {

@@ -30,7 +30,7 @@ extension KubernetesLocker {
     /// When, on the monotonic clock, the first active lease (or the Go original's reservation) of
     /// the cached object expires.
     private func nextExpiry(of name: LockName) -> ContinuousClock.Instant? {
-        guard let json = cache.withLock({ $0[name] }), let object = ConfigMapObject(json: json) else { return nil }
+        guard let json = cache.withLock({ $0[name] }), let object = storage.decode(json) else { return nil }
         let now = Date()
         let instant = ContinuousClock.now
         let record = try? object.lockRecord(name: name)
@@ -45,7 +45,7 @@ extension KubernetesLocker {
     /// Watches until the object changes or `until`; falls back to polling when watches fail.
     private func watchForChange(of name: LockName, until: ContinuousClock.Instant) async {
         let fieldSelector = "metadata.name=\(configMapName(of: name))"
-        var known = cache.withLock { $0[name] }.flatMap { ConfigMapObject(json: $0)?.resourceVersion }
+        var known = cache.withLock { $0[name] }.flatMap { storage.decode($0)?.metadata.resourceVersion }
         var from = known
         var failures = 0
         while ContinuousClock.now < until, !Task.isCancelled {
@@ -98,7 +98,7 @@ extension KubernetesLocker {
         ]
         guard
             let response = try? await api.stream(
-                path: api.collectionPath, query: query, deadline: remaining + .milliseconds(50))
+                path: collectionPath, query: query, deadline: remaining + .milliseconds(50))
         else { return .failed }
         if response.status.code == 410 { return .gone }
         guard response.status.code == 200 else { return .failed }
@@ -127,14 +127,12 @@ extension KubernetesLocker {
 
     /// Interprets one watch event line.
     private func handle(event line: Data, name: LockName, known: String?) -> WatchOutcome {
-        guard let event = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
-            let type = event["type"] as? String, let object = event["object"] as? [String: Any]
-        else { return .failed }
-        let version = (object["metadata"] as? [String: Any])?["resourceVersion"] as? String ?? ""
-        switch type {
+        guard let event = KubernetesJSON.decode(WatchEvent.self, from: line) else { return .failed }
+        let version = event.resourceVersion
+        switch event.type {
         case "ADDED", "MODIFIED":
             if version == known { return .resume(version) }
-            if let json = try? JSONSerialization.data(withJSONObject: object) { remember(name, json: json) }
+            remember(name, json: KubernetesJSON.encode(event.object))
             return .changed
         case "DELETED":
             forget(name)
@@ -142,7 +140,7 @@ extension KubernetesLocker {
         case "BOOKMARK":
             return .resume(version)
         case "ERROR":
-            return (object["code"] as? Int) == 410 ? .gone : .failed
+            return event.code == 410 ? .gone : .failed
         default:
             return .failed
         }
@@ -153,16 +151,14 @@ extension KubernetesLocker {
         -> (objectVersion: String?, listVersion: String)
     {
         let response = try await api.send(
-            .GET, path: api.collectionPath, query: [("fieldSelector", fieldSelector)], verb: "list",
-            resource: "configmaps")
-        guard response.status == 200,
-            let list = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-            let listVersion = (list["metadata"] as? [String: Any])?["resourceVersion"] as? String
-        else { throw response.error(verb: "list", resource: "configmaps", namespace: configuration.namespace) }
-        let item = (list["items"] as? [[String: Any]])?.first
-        if let item, let json = try? JSONSerialization.data(withJSONObject: item) { remember(name, json: json) }
-        let objectVersion = (item?["metadata"] as? [String: Any])?["resourceVersion"] as? String
-        return (objectVersion, listVersion)
+            .GET, path: collectionPath, query: [("fieldSelector", fieldSelector)], verb: "list",
+            resource: storage.resource)
+        guard response.status == 200, let list = storage.decodeList(response.body),
+            let listVersion = list.metadata.resourceVersion
+        else { throw response.error(verb: "list", resource: storage.resource, namespace: configuration.namespace) }
+        let item = list.items.first
+        if let item { remember(name, json: item.json()) }
+        return (item?.metadata.resourceVersion, listVersion)
     }
 
     /// The fallback: GET every poll interval until the version differs from `known` or `until`.
@@ -174,7 +170,7 @@ extension KubernetesLocker {
             guard ContinuousClock.now < until, !Task.isCancelled else { return }
             do {
                 let object = try await fetch(name)
-                if object?.resourceVersion != known { return }
+                if object?.metadata.resourceVersion != known { return }
             } catch {
                 continue  // unreachable for now: keep waiting until the deadline
             }

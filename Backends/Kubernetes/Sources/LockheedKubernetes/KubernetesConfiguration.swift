@@ -10,8 +10,11 @@ public struct KubernetesConfiguration: Sendable {
     public var server: String
     /// The namespace holding the lock ConfigMaps.
     public var namespace: String
-    /// The ConfigMap name prefix: lock `job` lives in ConfigMap `<prefix>-job`.
+    /// The object name prefix: lock `job` lives in ConfigMap (or Lease) `<prefix>-job`.
     public var prefix: String = "lockheed"
+    /// Which Kubernetes object holds each lock: a ConfigMap (the default, the Go original's
+    /// format, shared locks) or a `coordination.k8s.io/v1` Lease (client-go's leader election format).
+    public var kind: StorageKind = .configMap
     /// How requests authenticate.
     public var authentication: Authentication
     /// How the TLS connection is verified and which client certificate it presents.
@@ -44,6 +47,14 @@ public struct KubernetesConfiguration: Sendable {
         self.prefix = prefix
         self.authentication = authentication
         self.tls = tls
+    }
+
+    /// The Kubernetes object kind that holds each lock.
+    public enum StorageKind: String, Sendable, Hashable, CaseIterable {
+        /// One ConfigMap per lock, wire compatible with the Go original.
+        case configMap = "configmap"
+        /// One `coordination.k8s.io/v1` Lease per lock, wire compatible with client-go's `LeaseLock`.
+        case lease
     }
 
     /// How requests authenticate to the API server.
@@ -115,7 +126,7 @@ public struct KubernetesConfiguration: Sendable {
 extension KubernetesConfiguration: CustomStringConvertible, CustomReflectable {
     /// Server, namespace, prefix and auth method, never a secret.
     public var description: String {
-        "KubernetesConfiguration(server: \(server), namespace: \(namespace), prefix: \(prefix), "
+        "KubernetesConfiguration(server: \(server), namespace: \(namespace), prefix: \(prefix), kind: \(kind.rawValue), "
             + "auth: \(authentication), tls: \(tls))"
     }
 

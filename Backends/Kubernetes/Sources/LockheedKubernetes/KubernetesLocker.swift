@@ -5,7 +5,13 @@ import NIOHTTP1
 import Synchronization
 
 /// A ``Locker`` keeping each lock in a ConfigMap `<prefix>-<lockname>` of one namespace, wire
-/// compatible with the Go original, with concurrency control by `metadata.resourceVersion` alone.
+/// compatible with the Go original, or (``KubernetesConfiguration/kind`` `.lease`) in a
+/// `coordination.k8s.io/v1` Lease of that name, wire compatible with client-go's `LeaseLock`;
+/// concurrency control by `metadata.resourceVersion` alone.
+///
+/// Both kinds run the one locking algorithm below over a narrow storage seam (`LockStorage`:
+/// read one lock's object, create it, update it guarded by its resourceVersion, list, watch), as
+/// client-go's leader election runs over `resourcelock.Interface`.
 ///
 /// An uncontended acquire of an existing lock costs a GET and a PUT; a renew or release of a lock
 /// whose last seen version is still current costs one PUT. See `Backends/Kubernetes/README.md`
@@ -20,6 +26,8 @@ public final class KubernetesLocker: Locker {
     /// The configuration this locker was made with.
     public let configuration: KubernetesConfiguration
     let api: KubernetesAPI
+    /// The resource each lock lives in (ConfigMaps or Leases).
+    let storage: LockStorage
     let expiry: LeaseExpiry
     let logger: Logger
     let notifier = ChangeNotifier()
@@ -36,6 +44,7 @@ public final class KubernetesLocker: Locker {
     {
         self.configuration = configuration
         self.api = try KubernetesAPI(configuration: configuration)
+        self.storage = configuration.kind == .lease ? .leases : .configMaps
         self.expiry = LeaseExpiry(clockIdentity: configuration.clockIdentity)
         self.logger = logger
     }
@@ -43,8 +52,12 @@ public final class KubernetesLocker: Locker {
     /// `"kubernetes"`.
     public var backendName: String { "kubernetes" }
 
-    /// Shared locks, change notification by watch, cross-process.
-    public var capabilities: LockerCapabilities { [.sharedLocks, .changeNotification, .crossProcess] }
+    /// Change notification by watch, cross-process; shared locks in ConfigMaps only (a Lease has
+    /// one holder).
+    public var capabilities: LockerCapabilities {
+        storage.holdsSharedLocks
+            ? [.sharedLocks, .changeNotification, .crossProcess] : [.changeNotification, .crossProcess]
+    }
 
     /// API requests this locker has sent, retries and watches included.
     public var requestCount: Int { api.requestCount }
@@ -55,8 +68,11 @@ public final class KubernetesLocker: Locker {
         await api.shutdown()
     }
 
-    /// The ConfigMap name of `name`: `<prefix>-<name>`.
+    /// The object (ConfigMap or Lease) name of `name`: `<prefix>-<name>`.
     public func configMapName(of name: LockName) -> String { "\(configuration.prefix)-\(name.rawValue)" }
+
+    /// The path of the lock objects' collection in the configured namespace.
+    var collectionPath: String { "\(storage.groupPath)/namespaces/\(configuration.namespace)/\(storage.resource)" }
 
     // MARK: Locker
 
@@ -70,6 +86,11 @@ public final class KubernetesLocker: Locker {
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
         if let problem = LockName.problem(with: request.name.rawValue) {
             throw .invalidName(request.name.rawValue, reason: problem)
+        }
+        if !storage.holdsSharedLocks, case .shared = request.type {
+            throw .incompatibleStorage(
+                "a Kubernetes Lease has one holder: shared locks need ConfigMaps (kubernetes://NAMESPACE without kind=lease)"
+            )
         }
         return try await modify(request.name, useCache: false, seeding: true) {
             object, now, instant, floor throws(LockheedError) in
@@ -189,7 +210,7 @@ public final class KubernetesLocker: Locker {
     }
 
     /// The state `object` holds, for reading (`show`, `list`).
-    func readState(of object: ConfigMapObject, name: LockName, now: Date) throws(LockheedError) -> LockState {
+    func readState(of object: any LockObject, name: LockName, now: Date) throws(LockheedError) -> LockState {
         var state =
             try object.lockRecord(name: name).map { expiry.state(of: $0, name: name, now: now, instant: .now) }
             ?? LockState(name: name, fencingCounter: object.annotatedCounter ?? 0)
@@ -204,7 +225,7 @@ public final class KubernetesLocker: Locker {
     public func list(matching condition: Condition?) async throws(LockheedError) -> [LockState] {
         var states: [LockState] = []
         for object in try await listObjects(query: [("labelSelector", ConfigMapObject.lockLabel)]) {
-            let objectName = object.name ?? ""
+            let objectName = object.metadata.name ?? ""
             let name: LockName
             switch lockName(ofConfigMap: objectName) {
             case .success(let found): name = found
@@ -261,13 +282,13 @@ public final class KubernetesLocker: Locker {
         _ name: LockName,
         useCache: Bool = true,
         seeding: Bool = false,
-        _ decide: (ConfigMapObject?, Date, ContinuousClock.Instant, UInt64) throws(LockheedError) -> Step<T>
+        _ decide: ((any LockObject)?, Date, ContinuousClock.Instant, UInt64) throws(LockheedError) -> Step<T>
     ) async throws(LockheedError) -> T {
         let configMapName = configMapName(of: name)
-        var object: ConfigMapObject?
+        var object: (any LockObject)?
         var known = false
         var fromCache = false
-        if useCache, let cached = cache.withLock({ $0[name] }), let parsed = ConfigMapObject(json: cached) {
+        if useCache, let cached = cache.withLock({ $0[name] }), let parsed = storage.decode(cached) {
             (object, known, fromCache) = (parsed, true, true)
         }
         var conflicts = 0
@@ -276,10 +297,11 @@ public final class KubernetesLocker: Locker {
                 object = try await fetch(name)
                 (known, fromCache) = (true, false)
             }
-            var floor = object?.revision ?? 0
+            var floor = object?.counterFloor ?? 0
             if object == nil, seeding { floor = try await currentRevision() }
             let step: Step<T>
-            do { step = try decide(object, Date(), .now, floor) } catch {
+            let now = Date()
+            do { step = try decide(object, now, .now, floor) } catch {
                 if fromCache {
                     known = false
                     continue
@@ -298,17 +320,17 @@ public final class KubernetesLocker: Locker {
             case .write(let newRecord, let value): (record, result) = (newRecord, value)
             }
             var target =
-                object ?? ConfigMapObject(name: configMapName, namespace: configuration.namespace, lockName: name)
-            target.setLock(record, lockName: name)
+                object ?? storage.make(configMapName, configuration.namespace, name)
+            target.setLock(record, lockName: name, now: now)
             let creating = object == nil
             let response =
                 creating
                 ? try await api.send(
-                    .POST, path: api.collectionPath, body: target.json(), verb: "create",
-                    resource: "configmaps/\(configMapName)")
+                    .POST, path: collectionPath, body: target.json(), verb: "create",
+                    resource: "\(storage.resource)/\(configMapName)")
                 : try await api.send(
                     .PUT, path: objectPath(name), body: target.json(), verb: "update",
-                    resource: "configmaps/\(configMapName)")
+                    resource: "\(storage.resource)/\(configMapName)")
             switch response.status {
             case 200, 201:
                 remember(name, json: response.body)
@@ -319,7 +341,8 @@ public final class KubernetesLocker: Locker {
                 conflicts += 1
                 guard conflicts <= configuration.maxConflictRetries else {
                     throw .unavailable(
-                        "configmaps/\(configMapName) kept changing under us: \(conflicts) conflicting writes in a row")
+                        "\(storage.resource)/\(configMapName) kept changing under us: \(conflicts) conflicting writes in a row"
+                    )
                 }
                 if !fromCache { try await sleepCancellable(for: KubernetesAPI.conflictBackoff(attempt: conflicts)) }
                 known = false
@@ -328,19 +351,19 @@ public final class KubernetesLocker: Locker {
                 (object, known, fromCache) = (nil, true, false)
             default:
                 throw response.error(
-                    verb: creating ? "create" : "update", resource: "configmaps/\(configMapName)",
+                    verb: creating ? "create" : "update", resource: "\(storage.resource)/\(configMapName)",
                     namespace: configuration.namespace)
             }
         }
     }
 
     /// GETs the lock's ConfigMap; `nil` when it does not exist.
-    func fetch(_ name: LockName) async throws(LockheedError) -> ConfigMapObject? {
-        let resource = "configmaps/\(configMapName(of: name))"
+    func fetch(_ name: LockName) async throws(LockheedError) -> (any LockObject)? {
+        let resource = "\(storage.resource)/\(configMapName(of: name))"
         let response = try await api.send(.GET, path: objectPath(name), verb: "get", resource: resource)
         switch response.status {
         case 200:
-            guard let object = ConfigMapObject(json: response.body) else {
+            guard let object = storage.decode(response.body) else {
                 throw .backend("the API server sent an unreadable \(resource)")
             }
             remember(name, json: response.body)
@@ -356,26 +379,25 @@ public final class KubernetesLocker: Locker {
     /// Every object of a paginated list (`limit`/`continue`), restarting once if the continue
     /// token expires (410).
     func listObjects(query: [(String, String)], pageSize: Int = 100) async throws(LockheedError)
-        -> [ConfigMapObject]
+        -> [any LockObject]
     {
-        var objects: [ConfigMapObject] = []
+        var objects: [any LockObject] = []
         var token: String?
         var restarted = false
         while true {
             var pageQuery = query + [("limit", String(pageSize))]
             if let token { pageQuery.append(("continue", token)) }
             let response = try await api.send(
-                .GET, path: api.collectionPath, query: pageQuery, verb: "list", resource: "configmaps")
+                .GET, path: collectionPath, query: pageQuery, verb: "list", resource: storage.resource)
             if response.status == 410, token != nil, !restarted {
                 (objects, token, restarted) = ([], nil, true)
                 continue
             }
-            guard response.status == 200,
-                let list = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-            else { throw response.error(verb: "list", resource: "configmaps", namespace: configuration.namespace) }
-            for item in list["items"] as? [[String: Any]] ?? [] { objects.append(ConfigMapObject(fields: item)) }
-            let next = (list["metadata"] as? [String: Any])?["continue"] as? String
-            guard let next, !next.isEmpty else { return objects }
+            guard response.status == 200, let list = storage.decodeList(response.body) else {
+                throw response.error(verb: "list", resource: storage.resource, namespace: configuration.namespace)
+            }
+            objects.append(contentsOf: list.items)
+            guard let next = list.metadata.continue, !next.isEmpty else { return objects }
             token = next
         }
     }
@@ -384,12 +406,10 @@ public final class KubernetesLocker: Locker {
     /// (a List without a resourceVersion is read from etcd, never from the watch cache).
     func currentRevision() async throws(LockheedError) -> UInt64 {
         let response = try await api.send(
-            .GET, path: api.collectionPath, query: [("limit", "1")], verb: "list", resource: "configmaps")
-        guard response.status == 200,
-            let list = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-        else { throw response.error(verb: "list", resource: "configmaps", namespace: configuration.namespace) }
-        guard let text = (list["metadata"] as? [String: Any])?["resourceVersion"] as? String,
-            let revision = UInt64(text)
+            .GET, path: collectionPath, query: [("limit", "1")], verb: "list", resource: storage.resource)
+        guard response.status == 200, let list = KubernetesJSON.decode(ObjectList<JSONValue>.self, from: response.body)
+        else { throw response.error(verb: "list", resource: storage.resource, namespace: configuration.namespace) }
+        guard let text = list.metadata.resourceVersion, let revision = UInt64(text)
         else {
             logger.warning(
                 "the API server's resourceVersion is not a number: fencing tokens restart from the last seen")
@@ -398,7 +418,7 @@ public final class KubernetesLocker: Locker {
         return revision
     }
 
-    func objectPath(_ name: LockName) -> String { "\(api.collectionPath)/\(configMapName(of: name))" }
+    func objectPath(_ name: LockName) -> String { "\(collectionPath)/\(configMapName(of: name))" }
 
     func remember(_ name: LockName, json: Data) {
         cache.withLock { $0[name] = json }

@@ -18,10 +18,13 @@ struct RecordExtras: Codable, Sendable, Hashable {
         var fencingToken: UInt64?
         var durationMs: Int64?
         var clock: String?
+        /// The Lease's `spec.renewTime` this lease was written with (Lease storage only): the
+        /// extras belong to the spec only while it still carries that renewal.
+        var renewTime: String? = nil
     }
 
     /// A shared lock's holder limit.
-    var maxLeases: Int?
+    var maxLeases: Int? = nil
     /// Per holder id.
     var leases: [String: LeaseExtras]
 }

@@ -12,11 +12,12 @@ struct FaultSetup {
     let namespace: String
     var configuration: KubernetesConfiguration
 
-    init(tokens: Set<String> = ["test-token"]) async throws {
+    init(tokens: Set<String> = ["test-token"], kind: KubernetesConfiguration.StorageKind = .configMap) async throws {
         server = try await KubernetesAPIServerDouble.start(bearerTokens: tokens)
         namespace = freshNamespace()
         server.createNamespace(namespace)
         configuration = doubleConfiguration(server, namespace: namespace)
+        configuration.kind = kind
     }
 
     func locker() throws -> KubernetesLocker { try KubernetesLocker(configuration: configuration) }

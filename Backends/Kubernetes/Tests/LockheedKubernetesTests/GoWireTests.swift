@@ -72,7 +72,8 @@ struct GoWireTests {
 
     @Test(arguments: GoldenRecord.all)
     func isReadAsGoWroteIt(_ golden: GoldenRecord) throws {
-        let object = ConfigMapObject(fields: try golden.object(namespace: "default"))
+        let object = try #require(
+            ConfigMapObject(json: try JSONSerialization.data(withJSONObject: try golden.object(namespace: "default"))))
         let name = try LockName(golden.lock)
         let record = try #require(try object.lockRecord(name: name))
         let state = LeaseExpiry(clockIdentity: "ours").state(

@@ -36,30 +36,49 @@ final class KubernetesFixture: ConformanceFixture {
 
     let target: Target
     let configuration: KubernetesConfiguration
+    /// Whether locks live in Leases rather than ConfigMaps.
+    var isLease: Bool { configuration.kind == .lease }
     private let lockers = Mutex<[KubernetesLocker]>([])
     private let proxies = Mutex<[FaultProxy]>([])
     private let losses = Mutex<Int>(0)
 
-    /// Everything; the freeze hook only on the double (a real cluster is not behind our proxy).
+    /// Everything; the freeze hook only on the double (a real cluster is not behind our proxy);
+    /// no shared locks in Leases (one holder per Lease).
     var capabilities: ConformanceCapabilities {
-        if case .cluster = target { return ConformanceCapabilities.all.subtracting(.freezeHook) }
-        return .all
+        var all = ConformanceCapabilities.all
+        if case .cluster = target { all.remove(.freezeHook) }
+        if isLease { all.remove(.sharedLocks) }
+        return all
     }
 
-    /// A fixture on the shared double, in a new namespace.
-    init() async throws {
+    /// A fixture on the shared double, in a new namespace, keeping locks in `kind`.
+    init(kind: KubernetesConfiguration.StorageKind = .configMap) async throws {
         let server = try await SharedDouble.get()
         let namespace = freshNamespace()
         server.createNamespace(namespace)
         target = .double(server)
-        configuration = doubleConfiguration(server, namespace: namespace)
+        var configuration = doubleConfiguration(server, namespace: namespace)
+        configuration.kind = kind
+        self.configuration = configuration
     }
 
     /// A fixture on the cluster of `LOCKHEED_TEST_KUBECONFIG`, with a fresh prefix.
-    init(clusterKubeconfig path: String, namespace: String?) throws {
+    init(clusterKubeconfig path: String, namespace: String?, kind: KubernetesConfiguration.StorageKind = .configMap)
+        throws
+    {
         let prefix = "lht-" + UUID().uuidString.lowercased().prefix(8)
         target = .cluster
-        configuration = try KubernetesConfiguration.kubeconfig(path: path, namespace: namespace, prefix: String(prefix))
+        var configuration = try KubernetesConfiguration.kubeconfig(
+            path: path, namespace: namespace, prefix: String(prefix))
+        configuration.kind = kind
+        self.configuration = configuration
+    }
+
+    /// The collection path of this fixture's lock objects.
+    var collectionPath: String {
+        isLease
+            ? "/apis/coordination.k8s.io/v1/namespaces/\(configuration.namespace)/leases"
+            : "/api/v1/namespaces/\(configuration.namespace)/configmaps"
     }
 
     func makeLocker() async throws -> any Locker { try makeKubernetesLocker() }
@@ -87,6 +106,23 @@ final class KubernetesFixture: ConformanceFixture {
 
     func expireLeases(of name: LockName) async throws {
         let past = RFC3339.format(Date().addingTimeInterval(-1))
+        if isLease {
+            // Our lease's exact expiry is in the extras annotation (client-go's are judged by
+            // observation, which no edit can shorten).
+            try await editObject(name) { object in
+                var metadata = object["metadata"] as? [String: Any] ?? [:]
+                var annotations = metadata["annotations"] as? [String: Any] ?? [:]
+                guard let text = annotations[ConfigMapObject.extrasAnnotation] as? String,
+                    var extras = try? JSONDecoder().decode(RecordExtras.self, from: Data(text.utf8))
+                else { return }
+                for holder in extras.leases.keys { extras.leases[holder]?.expires = past }
+                annotations[ConfigMapObject.extrasAnnotation] = String(
+                    decoding: KubernetesJSON.encode(extras), as: UTF8.self)
+                metadata["annotations"] = annotations
+                object["metadata"] = metadata
+            }
+            return
+        }
         try await editLock(name) { record in
             for holder in record.keys {
                 if var lease = record[holder] as? [String: Any] {
@@ -100,15 +136,30 @@ final class KubernetesFixture: ConformanceFixture {
     func deleteLock(_ name: LockName) async throws {
         let objectName = "\(configuration.prefix)-\(name)"
         switch target {
-        case .double(let server): server.deleteConfigMap(namespace: configuration.namespace, name: objectName)
+        case .double(let server):
+            if isLease {
+                server.deleteLease(namespace: configuration.namespace, name: objectName)
+            } else {
+                server.deleteConfigMap(namespace: configuration.namespace, name: objectName)
+            }
         case .cluster:
             let api = try KubernetesAPI(configuration: configuration)
             defer { Task { await api.shutdown() } }
-            _ = try await api.send(method: "DELETE", path: "\(api.collectionPath)/\(objectName)")
+            _ = try await api.send(method: "DELETE", path: "\(collectionPath)/\(objectName)")
         }
     }
 
     func corruptState(of name: LockName) async throws {
+        if isLease {
+            try await editObject(name) { object in
+                var metadata = object["metadata"] as? [String: Any] ?? [:]
+                var annotations = metadata["annotations"] as? [String: Any] ?? [:]
+                annotations[ConfigMapObject.fencingCounterAnnotation] = "truncated"
+                metadata["annotations"] = annotations
+                object["metadata"] = metadata
+            }
+            return
+        }
         try await editObject(name) { object in
             var data = object["data"] as? [String: Any] ?? [:]
             data["lock"] = "{\"name\": \"truncated"
@@ -125,7 +176,19 @@ final class KubernetesFixture: ConformanceFixture {
             return value
         }
         guard count.isMultiple(of: 2) else {
-            try await editObject(name) { object in GoClient.roundTrip(&object, strippingOurAnnotations: true) }
+            let lease = isLease
+            try await editObject(name) { object in
+                if lease {
+                    // What an operator's `kubectl annotate …-` leaves: client-go's spec only.
+                    var metadata = object["metadata"] as? [String: Any] ?? [:]
+                    let annotations = (metadata["annotations"] as? [String: Any] ?? [:])
+                        .filter { !$0.key.hasPrefix("lockheed.io/") }
+                    metadata["annotations"] = annotations.isEmpty ? nil : annotations
+                    object["metadata"] = metadata
+                } else {
+                    GoClient.roundTrip(&object, strippingOurAnnotations: true)
+                }
+            }
             return
         }
         try await deleteLock(name)
@@ -137,8 +200,8 @@ final class KubernetesFixture: ConformanceFixture {
         let all = lockers.withLock { $0 }
         if case .cluster = target, let locker = all.first {
             let objects = (try? await locker.listObjects(query: [("labelSelector", ConfigMapObject.lockLabel)])) ?? []
-            for name in objects.compactMap(\.name) where name.hasPrefix(configuration.prefix + "-") {
-                _ = try? await locker.api.send(method: "DELETE", path: "\(locker.api.collectionPath)/\(name)")
+            for name in objects.compactMap(\.metadata.name) where name.hasPrefix(configuration.prefix + "-") {
+                _ = try? await locker.api.send(method: "DELETE", path: "\(locker.collectionPath)/\(name)")
             }
         }
         for locker in all { await locker.shutdown() }
@@ -167,11 +230,15 @@ final class KubernetesFixture: ConformanceFixture {
         let objectName = "\(configuration.prefix)-\(name)"
         switch target {
         case .double(let server):
-            server.mutateConfigMap(namespace: configuration.namespace, name: objectName, body)
+            if isLease {
+                server.mutateLease(namespace: configuration.namespace, name: objectName, body)
+            } else {
+                server.mutateConfigMap(namespace: configuration.namespace, name: objectName, body)
+            }
         case .cluster:
             let api = try KubernetesAPI(configuration: configuration)
             defer { Task { await api.shutdown() } }
-            let path = "\(api.collectionPath)/\(objectName)"
+            let path = "\(collectionPath)/\(objectName)"
             let response = try await api.send(method: "GET", path: path)
             guard var object = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] else { return }
             body(&object)

@@ -1,0 +1,1 @@
+../../../Backends/Kubernetes/Sources/LockheedKubernetes/LockStorage.swift
