@@ -33,8 +33,8 @@ struct SQLiteRow {
 
 /// One libsqlite3 connection and its prepared statements.
 ///
-/// Not thread-safe and deliberately not `Sendable`: ``SQLiteLocker`` keeps it inside a `Mutex`
-/// and only touches it from its own worker thread.
+/// Not thread-safe and deliberately not `Sendable`: ``SQLiteLockStore`` keeps it inside a
+/// `Mutex`, so one thread at a time uses it.
 final class SQLiteConnection {
     /// The database file.
     let path: String
@@ -44,6 +44,11 @@ final class SQLiteConnection {
     let mode: Mode
     private let handle: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// Whether a statement currently waits up to ``busyTimeout`` for another connection's lock
+    /// (else it fails at once with `SQLITE_BUSY`).
+    private var waitsWhenBusy = true
+    /// Whether the last error mapped was `SQLITE_BUSY` or `SQLITE_LOCKED`.
+    private(set) var lastErrorWasBusy = false
 
     /// How a connection opens its file.
     enum Mode {
@@ -80,6 +85,16 @@ final class SQLiteConnection {
         sqlite3_extended_result_codes(db, 0)
         let milliseconds = min(busyTimeout.wholeMilliseconds, Int64(Int32.max))
         sqlite3_busy_timeout(db, Int32(milliseconds))
+    }
+
+    /// Makes statements wait up to ``busyTimeout`` for another connection's lock (`true`), or
+    /// fail at once with `SQLITE_BUSY` (`false`, then ``lastErrorWasBusy`` tells it apart).
+    func waitWhenBusy(_ wait: Bool) {
+        lastErrorWasBusy = false
+        guard wait != waitsWhenBusy else { return }
+        waitsWhenBusy = wait
+        let milliseconds = wait ? min(busyTimeout.wholeMilliseconds, Int64(Int32.max)) : 0
+        sqlite3_busy_timeout(handle, Int32(milliseconds))
     }
 
     /// `path` as the path of a `file:` URI.
@@ -180,6 +195,7 @@ final class SQLiteConnection {
         let message = String(cString: sqlite3_errmsg(handle))
         switch code & 0xFF {
         case SQLITE_BUSY, SQLITE_LOCKED:
+            lastErrorWasBusy = true
             return .timedOut(
                 "database \(path) stayed locked by another connection for longer than the busy timeout (\(busyTimeout)): \(message)"
             )
