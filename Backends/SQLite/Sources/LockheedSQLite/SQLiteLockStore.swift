@@ -65,7 +65,15 @@ public final class SQLiteLockStore: LockStateStore {
     public func update<T: Sendable>(
         _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
     ) async throws(LockheedError) -> T {
-        let (result, changed) = try await run { tables throws(LockheedError) in try tables.update(name, transition) }
+        guard !isShutDown.load(ordering: .relaxed) else { throw shutDownError }
+        // Built only when needed: the worker's closure escapes, so it is allocated.
+        let (result, changed): (T, Bool)
+        if let here = runHere({ tables throws(LockheedError) in try tables.update(name, transition) }) {
+            (result, changed) = try here.get()
+        } else {
+            (result, changed) = try await onWorker { tables throws(LockheedError) in try tables.update(name, transition)
+            }
+        }
         if changed { notifier.notify(name) }
         return result
     }

@@ -72,8 +72,9 @@ final class SQLiteTables {
         _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
     ) throws(LockheedError) -> (T, changed: Bool) {
         try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
-            // The clock is read once the write lock is held, so times follow the commit order.
-            let now = Date()
+            // The clock is read once the write lock is held, so times follow the commit order;
+            // in whole microseconds, as times are stored.
+            let now = StoredTime.decode(StoredTime.encode(Date()))
             let before = try read(name)
             let stored = before?.fencingCounter ?? 0
             let raised = max(stored, Self.fencingFloor(at: now))
@@ -82,9 +83,12 @@ final class SQLiteTables {
             var state: LockState? = presented
             let result = try body(&state, now)
             if var after = state {
+                state = nil  // `after` alone holds the leases: adjusting them copies nothing.
                 // Nothing granted: the counter stays as stored.
                 if after.fencingCounter == raised { after.fencingCounter = stored }
-                after.leases = after.leases.map(StoredTime.roundTripped)
+                for index in after.leases.indices where !StoredTime.isExact(after.leases[index]) {
+                    after.leases[index] = StoredTime.roundTripped(after.leases[index])
+                }
                 // A lock never stored, left as it was presented, stays unstored.
                 state = before == nil && after == LockState(name: name) ? nil : after
             }
@@ -97,9 +101,9 @@ final class SQLiteTables {
     /// The stored state of `name`, expired leases included.
     func read(_ name: LockName) throws(LockheedError) -> LockState? {
         let leases = try readLeases(of: name)
-        return try connection.query(
-            "SELECT kind, max_holders, tags, fencing_counter FROM locks WHERE name = ?1", [.text(name.rawValue)]
-        ) { row throws(LockheedError) in try decode(name, row: RowSlice(row: row, offset: 0), leases: leases) }.first
+        return try connection.first(
+            "SELECT kind, max_holders, tags, fencing_counter FROM locks WHERE name = ?1", name.rawValue
+        ) { row throws(LockheedError) in try decode(name, row: RowSlice(row: row, offset: 0), leases: leases) }
     }
 
     /// One consistent snapshot of every stored lock. A malformed lock is reported through
@@ -145,8 +149,8 @@ final class SQLiteTables {
 
     private func write(_ name: LockName, _ state: LockState?, replacing before: LockState?) throws(LockheedError) {
         guard let state else {
-            try connection.execute("DELETE FROM leases WHERE lock = ?1", [.text(name.rawValue)])
-            try connection.execute("DELETE FROM locks WHERE name = ?1", [.text(name.rawValue)])
+            try connection.execute("DELETE FROM leases WHERE lock = ?1", name.rawValue)
+            try connection.execute("DELETE FROM locks WHERE name = ?1", name.rawValue)
             return
         }
         if before?.type != state.type || before?.tags != state.tags || before?.fencingCounter != state.fencingCounter {
@@ -156,24 +160,19 @@ final class SQLiteTables {
                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, max_holders = excluded.max_holders,
                     tags = excluded.tags, fencing_counter = excluded.fencing_counter
                 """,
-                [
-                    .text(name.rawValue), .text(state.type.kind), .integer(Int64(state.type.capacity)),
-                    .text(Self.encodeTags(state.tags)), .integer(Int64(bitPattern: state.fencingCounter)),
-                ])
+                name.rawValue, state.type.kind, Int64(state.type.capacity), Self.encodeTags(state.tags),
+                Int64(bitPattern: state.fencingCounter))
         }
         if before?.leases != state.leases {
-            try connection.execute("DELETE FROM leases WHERE lock = ?1", [.text(name.rawValue)])
+            try connection.execute("DELETE FROM leases WHERE lock = ?1", name.rawValue)
             for lease in state.leases {
                 try connection.execute(
                     """
                     INSERT INTO leases (lock, holder, acquired_at, expires_at, fencing_token)
                     VALUES (?1, ?2, ?3, ?4, ?5)
                     """,
-                    [
-                        .text(name.rawValue), .text(lease.holder), .integer(StoredTime.encode(lease.acquiredAt)),
-                        lease.expiresAt.map { .integer(StoredTime.encode($0)) } ?? .null,
-                        .integer(Int64(bitPattern: lease.fencingToken)),
-                    ])
+                    name.rawValue, lease.holder, StoredTime.encode(lease.acquiredAt),
+                    lease.expiresAt.map(StoredTime.encode), Int64(bitPattern: lease.fencingToken))
             }
         }
     }
@@ -189,7 +188,7 @@ final class SQLiteTables {
     private func readLeases(of name: LockName) throws(LockheedError) -> [Lease] {
         try connection.query(
             "SELECT holder, acquired_at, expires_at, fencing_token FROM leases WHERE lock = ?1 ORDER BY fencing_token",
-            [.text(name.rawValue)]
+            name.rawValue
         ) { row throws(LockheedError) in try decodeLease(row, offset: 0, lock: name.rawValue) }
     }
 
@@ -268,6 +267,12 @@ enum StoredTime {
         copy.acquiredAt = decode(encode(lease.acquiredAt))
         copy.expiresAt = lease.expiresAt.map { decode(encode($0)) }
         return copy
+    }
+
+    /// Whether `lease`'s times are whole microseconds, as they read back from storage.
+    static func isExact(_ lease: Lease) -> Bool {
+        lease.acquiredAt == decode(encode(lease.acquiredAt))
+            && lease.expiresAt.map { $0 == decode(encode($0)) } != false
     }
 
     /// `value` as it reads back from storage when it is a ``LockheedCore/Lease``, else unchanged.
