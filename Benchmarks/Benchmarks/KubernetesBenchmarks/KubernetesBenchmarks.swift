@@ -25,7 +25,8 @@ let requestsPerCycle = BenchmarkMetric.custom(
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput, requestsPerCycle], maxDuration: .seconds(3), maxIterations: 2000)
+        metrics: [.wallClock, .throughput, .mallocCountTotal, requestsPerCycle], maxDuration: .seconds(3),
+        maxIterations: 2000)
 
     // One holder's full cycle on an existing lock: acquire (GET + PUT), renew (PUT), release (PUT).
     Benchmark("kubernetes: acquire+renew+release (existing lock, one locker)") { benchmark in

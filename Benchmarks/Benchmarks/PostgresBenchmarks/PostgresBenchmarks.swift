@@ -129,7 +129,8 @@ func floorCycle(_ connection: PostgresConnection, name: String) async throws {
 let benchmarks: @Sendable () -> Void = {
     Benchmark.teardown = { await BenchServer.shared.stop() }
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput], warmupIterations: 50, maxDuration: .seconds(5), maxIterations: 5_000)
+        metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 50, maxDuration: .seconds(5),
+        maxIterations: 5_000)
 
     // The floor: the same statements through raw postgres-nio calls on one open connection.
     Benchmark("postgres: floor, the same SQL through raw postgres-nio") { benchmark in

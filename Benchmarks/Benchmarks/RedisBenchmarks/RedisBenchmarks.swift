@@ -148,7 +148,8 @@ struct PollingOnly: Locker {
 let benchmarks: @Sendable () -> Void = {
     Benchmark.teardown = { await BenchServer.shared.stop() }
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .throughput], warmupIterations: 200, maxDuration: .seconds(4), maxIterations: 20_000)
+        metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 200, maxDuration: .seconds(4),
+        maxIterations: 20_000)
     let external = Benchmark.Configuration(
         metrics: [pairMicros], warmupIterations: 0, maxDuration: .seconds(60), maxIterations: 3)
 

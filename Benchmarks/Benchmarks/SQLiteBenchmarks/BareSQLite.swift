@@ -26,6 +26,7 @@ final class BareSQLite {
     private typealias BindInt64 = @convention(c) (OpaquePointer?, Int32, Int64) -> Int32
     private typealias BindNull = @convention(c) (OpaquePointer?, Int32) -> Int32
     private typealias ColumnInt64 = @convention(c) (OpaquePointer?, Int32) -> Int64
+    private typealias ColumnText = @convention(c) (OpaquePointer?, Int32) -> UnsafePointer<UInt8>?
     private typealias BusyTimeout = @convention(c) (OpaquePointer?, Int32) -> Int32
 
     private let step: OnStatement
@@ -36,19 +37,22 @@ final class BareSQLite {
     private let bindInt64: BindInt64
     private let bindNull: BindNull
     private let columnInt64: ColumnInt64
+    private let columnText: ColumnText
     private let prepare: Prepare
     private let db: OpaquePointer
     private var statements: [OpaquePointer] = []
     private let name = strdup("bench")!
-    private let holder = strdup("bench-holder")!
+    private let holder: UnsafeMutablePointer<CChar>
     private let tags = strdup("[]")!
     private let kind = strdup("mutex")!
 
-    private let begin, commit, selectLock, selectLeases, upsertLock, deleteLeases, insertLease: OpaquePointer
+    private let begin, commit, rollback, selectLock, selectLeases, upsertLock, deleteLeases, insertLease: OpaquePointer
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    init(path: String) throws {
+    /// Opens `path` (a database with the backend's schema) for `holder`'s cycles.
+    init(path: String, holder: String = "bench-holder") throws {
+        self.holder = strdup(holder)!
         guard let library = dlopen("libsqlite3.so.0", RTLD_NOW) else { throw Failure(description: "no libsqlite3") }
         func load<T>(_ symbol: String, as type: T.Type) throws -> T {
             guard let pointer = dlsym(library, symbol) else { throw Failure(description: "no \(symbol)") }
@@ -63,6 +67,7 @@ final class BareSQLite {
         bindInt64 = try load("sqlite3_bind_int64", as: BindInt64.self)
         bindNull = try load("sqlite3_bind_null", as: BindNull.self)
         columnInt64 = try load("sqlite3_column_int64", as: ColumnInt64.self)
+        columnText = try load("sqlite3_column_text", as: ColumnText.self)
         let prepareStatement = try load("sqlite3_prepare_v2", as: Prepare.self)
         prepare = prepareStatement
         let stepStatement = try load("sqlite3_step", as: OnStatement.self)
@@ -88,6 +93,7 @@ final class BareSQLite {
         _ = finalizeStatement(synchronous)
         begin = try make("BEGIN IMMEDIATE")
         commit = try make("COMMIT")
+        rollback = try make("ROLLBACK")
         selectLeases = try make(
             "SELECT holder, acquired_at, expires_at, fencing_token FROM leases WHERE lock = ?1 ORDER BY fencing_token")
         selectLock = try make("SELECT kind, max_holders, tags, fencing_counter FROM locks WHERE name = ?1")
@@ -100,7 +106,7 @@ final class BareSQLite {
         deleteLeases = try make("DELETE FROM leases WHERE lock = ?1")
         insertLease = try make(
             "INSERT INTO leases (lock, holder, acquired_at, expires_at, fencing_token) VALUES (?1, ?2, ?3, ?4, ?5)")
-        statements = [begin, commit, selectLeases, selectLock, upsertLock, deleteLeases, insertLease]
+        statements = [begin, commit, rollback, selectLeases, selectLock, upsertLock, deleteLeases, insertLease]
     }
 
     deinit {
@@ -110,11 +116,25 @@ final class BareSQLite {
     }
 
     /// The acquire transaction: read the lock and its leases, bump the counter, write the lease.
-    func acquire(now: Int64) throws {
+    /// Returns `false` (rolling back) when another holder's unexpired lease is stored.
+    @discardableResult
+    func acquire(now: Int64) throws -> Bool {
         try run(begin)
         var counter: Int64 = 0
-        try rows(selectLeases, name: true) { _ in }
+        var held = false
+        try rows(selectLeases, name: true) { row in
+            if let other = columnText(row, 0),
+                strcmp(UnsafeRawPointer(other).assumingMemoryBound(to: CChar.self), holder) != 0,
+                columnInt64(row, 2) > now
+            {
+                held = true
+            }
+        }
         try rows(selectLock, name: true) { counter = columnInt64($0, 3) }
+        if held {
+            try run(rollback)
+            return false
+        }
         counter += 1
         _ = bindText(upsertLock, 1, name, -1, nil)
         _ = bindText(upsertLock, 2, kind, -1, nil)
@@ -130,6 +150,7 @@ final class BareSQLite {
         _ = bindInt64(insertLease, 5, counter)
         try run(insertLease)
         try run(commit)
+        return true
     }
 
     /// The release transaction: read the lock and its leases, delete the lease.

@@ -8,9 +8,9 @@ import Synchronization
 /// Time is injectable: pass a `now` closure (for example a ``ManualTime``) to test expiry
 /// without sleeping.
 public final class MemoryLockStore: Sendable {
-    private let locks = Mutex<[LockName: LockState]>([:])
-    private let notifier = ChangeNotifier()
-    private let now: @Sendable () -> Date
+    @usableFromInline let locks = Mutex<[LockName: LockState]>([:])
+    @usableFromInline let notifier = ChangeNotifier()
+    @usableFromInline let now: @Sendable () -> Date
 
     /// Creates an empty store reading time from `now` (the system clock by default).
     public init(now: @escaping @Sendable () -> Date = { Date() }) {
@@ -21,6 +21,8 @@ public final class MemoryLockStore: Sendable {
     public func makeLocker() -> MemoryLocker { MemoryLocker(store: self) }
 
     /// Runs `body` on the stored state of `name` atomically and wakes waiters if it changed.
+    /// Inlinable, so callers specialize it (the in-memory store's hot path).
+    @inlinable
     func modify<T>(
         _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
     ) throws(LockheedError) -> T {

@@ -23,6 +23,7 @@ extension MemoryLockStore: LockStateStore {
     public var capabilities: LockerCapabilities { [.sharedLocks, .changeNotification] }
 
     /// Runs `transition` on the state of `name` under the store's lock.
+    @inlinable
     public func update<T: Sendable>(
         _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
     ) async throws(LockheedError) -> T {

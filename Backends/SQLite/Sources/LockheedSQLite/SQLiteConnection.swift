@@ -2,11 +2,62 @@ import CSQLite
 import Foundation
 import LockheedCore
 
-/// A value bound to a statement parameter.
-enum SQLiteValue {
-    case integer(Int64)
-    case text(String)
-    case null
+/// A value bound to a statement parameter: text, an integer, or an optional integer (`nil` binds
+/// NULL). Bound without allocating: text is copied by SQLite from a C string made on the stack.
+protocol SQLiteBindable {
+    /// Binds this value to parameter `index` (from 1) of `statement`; returns SQLite's code.
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32
+}
+
+extension String: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        withCString { sqlite3_bind_text(statement, index, $0, -1, transientDestructor) }
+    }
+}
+
+extension Int64: SQLiteBindable {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(statement, index, self) }
+}
+
+extension Optional: SQLiteBindable where Wrapped == Int64 {
+    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
+        guard let self else { return sqlite3_bind_null(statement, index) }
+        return sqlite3_bind_int64(statement, index, self)
+    }
+}
+
+/// A statement's text: a literal, whose prepared statement is found by the literal's address
+/// (no hashing of the text on the hot path), or text built at run time.
+struct SQL: ExpressibleByStringLiteral, CustomStringConvertible {
+    fileprivate enum Key: Hashable {
+        case literal(UInt)
+        case text(String)
+    }
+    private enum Text {
+        case literal(StaticString)
+        case text(String)
+    }
+    private let text: Text
+
+    init(stringLiteral value: StaticString) { text = .literal(value) }
+
+    /// Text built at run time.
+    init(_ text: String) { self.text = .text(text) }
+
+    fileprivate var key: Key {
+        switch text {
+        case .literal(let literal): .literal(UInt(bitPattern: literal.utf8Start))
+        case .text(let text): .text(text)
+        }
+    }
+
+    /// The statement's text.
+    var description: String {
+        switch text {
+        case .literal(let literal): literal.description
+        case .text(let text): text
+        }
+    }
 }
 
 /// One result row; valid only inside the closure that receives it.
@@ -33,8 +84,8 @@ struct SQLiteRow {
 
 /// One libsqlite3 connection and its prepared statements.
 ///
-/// Not thread-safe and deliberately not `Sendable`: ``SQLiteLocker`` keeps it inside a `Mutex`
-/// and only touches it from its own worker thread.
+/// Not thread-safe and deliberately not `Sendable`: ``SQLiteLockStore`` keeps it inside a
+/// `Mutex`, so one thread at a time uses it.
 final class SQLiteConnection {
     /// The database file.
     let path: String
@@ -43,7 +94,14 @@ final class SQLiteConnection {
     /// How the file was opened.
     let mode: Mode
     private let handle: OpaquePointer
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [SQL.Key: OpaquePointer] = [:]
+    /// Whether a statement currently waits up to ``busyTimeout`` for another connection's lock
+    /// (else it fails at once with `SQLITE_BUSY`).
+    private var waitsWhenBusy = true
+    /// When the current wait for another connection's lock began.
+    private var busySince: ContinuousClock.Instant?
+    /// Whether the last error mapped was `SQLITE_BUSY` or `SQLITE_LOCKED`.
+    private(set) var lastErrorWasBusy = false
 
     /// How a connection opens its file.
     enum Mode {
@@ -78,8 +136,37 @@ final class SQLiteConnection {
         }
         handle = db
         sqlite3_extended_result_codes(db, 0)
-        let milliseconds = min(busyTimeout.wholeMilliseconds, Int64(Int32.max))
-        sqlite3_busy_timeout(db, Int32(milliseconds))
+        sqlite3_busy_handler(
+            db,
+            { context, attempt in
+                guard let context else { return 0 }
+                let connection = Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue()
+                return connection.waitOnceWhenBusy(attempt: attempt) ? 1 : 0
+            }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// SQLite's busy handler: sleeps a little and returns `true` to try again, or `false` to
+    /// fail with `SQLITE_BUSY` (at once when ``waitWhenBusy(_:)`` is off, else after
+    /// ``busyTimeout``). SQLite's own handler sleeps 1, 2, 5, 10… ms, so a process that just
+    /// committed takes the lock again and again while the others sleep; jittered sleeps of
+    /// 0.25–0.5 ms growing to 2–4 ms let 4 contending processes take turns (cycles per process
+    /// within 1.2× of each other, against 2.5× with SQLite's handler) at the same total rate
+    /// (Benchmarks/README.md; shorter sleeps took turns as well but completed fewer cycles).
+    private func waitOnceWhenBusy(attempt: Int32) -> Bool {
+        guard waitsWhenBusy else { return false }
+        let now = ContinuousClock.now
+        if attempt == 0 { busySince = now }
+        guard let busySince, now - busySince < busyTimeout else { return false }
+        let longest = UInt32(min(500 + Int(attempt) * 100, 4_000))
+        usleep(UInt32.random(in: longest / 2...longest))
+        return true
+    }
+
+    /// Makes statements wait up to ``busyTimeout`` for another connection's lock (`true`), or
+    /// fail at once with `SQLITE_BUSY` (`false`, then ``lastErrorWasBusy`` tells it apart).
+    func waitWhenBusy(_ wait: Bool) {
+        lastErrorWasBusy = false
+        waitsWhenBusy = wait
     }
 
     /// `path` as the path of a `file:` URI.
@@ -104,30 +191,36 @@ final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
-    /// Runs `sql` (one statement) to completion.
-    func execute(_ sql: String, _ values: [SQLiteValue] = []) throws(LockheedError) {
-        _ = try query(sql, values) { _ in () }
+    /// Runs `sql` (one statement) with `values` bound to its parameters, to completion.
+    func execute<each V: SQLiteBindable>(_ sql: SQL, _ values: repeat each V) throws(LockheedError) {
+        let statement = try prepared(sql, binding: repeat each values)
+        defer { sqlite3_reset(statement) }
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(code, sql) }
+        }
     }
 
-    /// Runs `sql` and maps every result row with `read`.
-    func query<T>(
-        _ sql: String, _ values: [SQLiteValue] = [], _ read: (SQLiteRow) throws(LockheedError) -> T
+    /// Runs `sql` with `values` bound and maps its first result row with `read`.
+    func first<each V: SQLiteBindable, T>(
+        _ sql: SQL, _ values: repeat each V, read: (SQLiteRow) throws(LockheedError) -> T
+    ) throws(LockheedError) -> T? {
+        let statement = try prepared(sql, binding: repeat each values)
+        defer { sqlite3_reset(statement) }
+        let code = sqlite3_step(statement)
+        if code == SQLITE_DONE { return nil }
+        guard code == SQLITE_ROW else { throw error(code, sql) }
+        return try read(SQLiteRow(statement: statement))
+    }
+
+    /// Runs `sql` with `values` bound and maps every result row with `read`.
+    func query<each V: SQLiteBindable, T>(
+        _ sql: SQL, _ values: repeat each V, read: (SQLiteRow) throws(LockheedError) -> T
     ) throws(LockheedError) -> [T] {
-        let statement = try prepared(sql)
-        defer {
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
-        }
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            let code: Int32
-            switch value {
-            case .integer(let number): code = sqlite3_bind_int64(statement, index, number)
-            case .text(let string): code = sqlite3_bind_text(statement, index, string, -1, transientDestructor)
-            case .null: code = sqlite3_bind_null(statement, index)
-            }
-            guard code == SQLITE_OK else { throw error(code, sql) }
-        }
+        let statement = try prepared(sql, binding: repeat each values)
+        // Bindings are kept (every call binds every parameter again), so SQLite reuses their memory.
+        defer { sqlite3_reset(statement) }
         var rows: [T] = []
         while true {
             let code = sqlite3_step(statement)
@@ -138,9 +231,8 @@ final class SQLiteConnection {
     }
 
     /// The single integer the query returns (a pragma, a count).
-    func integer(_ sql: String, _ values: [SQLiteValue] = []) throws(LockheedError) -> Int64 {
-        let rows = try query(sql, values) { row in row.integer(0) }
-        guard let first = rows.first, let value = first else {
+    func integer(_ sql: SQL) throws(LockheedError) -> Int64 {
+        guard let first = try first(sql, read: { row in row.integer(0) }), let value = first else {
             throw .backend("\"\(sql)\" returned no integer on \(path)")
         }
         return value
@@ -151,7 +243,7 @@ final class SQLiteConnection {
 
     /// Runs `body` between `begin` (`BEGIN IMMEDIATE` or `BEGIN`) and `COMMIT`, rolling back if
     /// it throws.
-    func transaction<T>(_ begin: String, _ body: () throws(LockheedError) -> T) throws(LockheedError) -> T {
+    func transaction<T>(_ begin: SQL, _ body: () throws(LockheedError) -> T) throws(LockheedError) -> T {
         try execute(begin)
         do {
             let result = try body()
@@ -163,23 +255,42 @@ final class SQLiteConnection {
         }
     }
 
-    private func prepared(_ sql: String) throws(LockheedError) -> OpaquePointer {
-        if let statement = statements[sql] { return statement }
+    /// The prepared statement of `sql` with `values` bound to its parameters.
+    private func prepared<each V: SQLiteBindable>(_ sql: SQL, binding values: repeat each V) throws(LockheedError)
+        -> OpaquePointer
+    {
+        let statement = try prepared(sql)
+        var index: Int32 = 0
+        for value in repeat each values {
+            index += 1
+            let code = value.bind(to: statement, at: index)
+            guard code == SQLITE_OK else {
+                sqlite3_reset(statement)
+                throw error(code, sql)
+            }
+        }
+        return statement
+    }
+
+    private func prepared(_ sql: SQL) throws(LockheedError) -> OpaquePointer {
+        if let statement = statements[sql.key] { return statement }
         var statement: OpaquePointer?
-        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        let code = sqlite3_prepare_v3(
+            handle, sql.description, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK, let statement else {
             sqlite3_finalize(statement)
             throw error(code, sql)
         }
-        statements[sql] = statement
+        statements[sql.key] = statement
         return statement
     }
 
     /// Maps a failed call's result code to the error callers can act on.
-    func error(_ code: Int32, _ sql: String) -> LockheedError {
+    func error(_ code: Int32, _ sql: SQL) -> LockheedError {
         let message = String(cString: sqlite3_errmsg(handle))
         switch code & 0xFF {
         case SQLITE_BUSY, SQLITE_LOCKED:
+            lastErrorWasBusy = true
             return .timedOut(
                 "database \(path) stayed locked by another connection for longer than the busy timeout (\(busyTimeout)): \(message)"
             )

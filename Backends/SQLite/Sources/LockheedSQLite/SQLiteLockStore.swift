@@ -1,251 +1,196 @@
 import Foundation
 import LockheedCore
 import Logging
+import NIOPosix
+import Synchronization
 
-/// Reads and writes whole ``LockState`` values in the `locks` and `leases` tables of one
-/// connection. Used only on the locker's worker thread.
-final class SQLiteLockStore {
-    let connection: SQLiteConnection
+/// Whole lock states in one SQLite database file, shared by every process on one machine: the
+/// storage under ``SQLiteLocker``.
+///
+/// Every ``update(_:_:)`` is one `BEGIN IMMEDIATE` transaction (read the lock's state, apply the
+/// transition, write what changed), so operations are atomic across processes. Lease times come
+/// from this machine's wall clock; fencing tokens from the stored counter and the clock (see
+/// ``SQLiteLocker``).
+///
+/// Where it runs: an operation first runs on the caller's thread, with SQLite told not to wait
+/// for other connections, so it occupies that thread for one transaction at most (tens of
+/// microseconds, the cost of a commit). When the database is busy (another connection holds the
+/// write lock), or another task of this process is using the connection, the operation is
+/// handed to the store's own worker thread, which waits up to the busy timeout; blocking waits
+/// never occupy Swift's cooperative pool.
+public final class SQLiteLockStore: LockStateStore {
+    /// The database file.
+    public let path: String
+    /// The options the file was opened with.
+    public let configuration: SQLiteConfiguration
 
-    /// Opens the file (creating it when missing) and brings its schema up to date. A file this
-    /// process may read but not write is opened read-only: reads work, writes throw
-    /// ``LockheedCore/LockheedError/forbidden(_:)`` naming what is not writable.
-    init(path: String, configuration: SQLiteConfiguration, logger: Logger) throws(LockheedError) {
-        connection = try Self.open(path, configuration, logger: logger)
+    // Soundness: `SQLiteTables` (and its C handle) is not Sendable. It lives only inside this
+    // Mutex, so no two threads ever use it at once: the caller's thread takes the Mutex only
+    // when it is free (`withLockIfAvailable`), the worker thread waits for it. `nil` once shut
+    // down.
+    private let tables: Mutex<SQLiteTables?>
+    private let worker: NIOThreadPool
+    private let isShutDown = Atomic<Bool>(false)
+    private let notifier: ChangeNotifier
+    private let logger = Logger(label: "lockheed.sqlite")
+
+    /// Opens (creating if needed) the database at `path`; see ``SQLiteLocker``'s initializer.
+    public init(path: String, configuration: SQLiteConfiguration = .init()) throws(LockheedError) {
+        if path == SQLiteLocker.defaultPath { try SQLiteLocker.createDirectory(of: path) }
+        self.path = path
+        self.configuration = configuration
+        let tables = try SQLiteTables(path: path, configuration: configuration, logger: logger)
+        tables.connection.waitWhenBusy(false)
+        self.tables = Mutex(tables)
+        let canonical = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        notifier = SQLiteNotifiers.notifier(for: canonical)
+        worker = NIOThreadPool(numberOfThreads: 1)
+        worker.start()
     }
 
-    private static func open(_ path: String, _ configuration: SQLiteConfiguration, logger: Logger)
-        throws(LockheedError) -> SQLiteConnection
+    deinit {
+        if !isShutDown.exchange(true, ordering: .relaxed) { worker.shutdownGracefully { _ in } }
+    }
+
+    /// `"sqlite"`.
+    public var backendName: String { "sqlite" }
+
+    /// Shared locks, other processes' changes, and early wake-ups for changes made in this process.
+    public var capabilities: LockerCapabilities { [.sharedLocks, .crossProcess, .changeNotification] }
+
+    // MARK: LockStateStore
+
+    /// Runs `transition` on `name`'s state in one `BEGIN IMMEDIATE` transaction, with the fencing
+    /// floor of ``SQLiteLocker``, and wakes this process's waiters when the state changed.
+    public func update<T: Sendable>(
+        _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
+    ) async throws(LockheedError) -> T {
+        guard !isShutDown.load(ordering: .relaxed) else { throw shutDownError }
+        // Built only when needed: the worker's closure escapes, so it is allocated.
+        let (result, changed): (T, Bool)
+        if let here = runHere({ tables throws(LockheedError) in try tables.update(name, transition) }) {
+            (result, changed) = try here.get()
+        } else {
+            (result, changed) = try await onWorker { tables throws(LockheedError) in try tables.update(name, transition)
+            }
+        }
+        if changed { notifier.notify(name) }
+        return result
+    }
+
+    /// `name`'s stored state (expired leases included) and this machine's time.
+    public func read(_ name: LockName) async throws(LockheedError) -> (state: LockState?, now: Date) {
+        try await run { tables throws(LockheedError) in (try tables.read(name), Date()) }
+    }
+
+    /// Every stored state in one snapshot, and this machine's time. A lock whose stored state is
+    /// malformed is logged and left out, so the others stay listed.
+    public func readAll() async throws(LockheedError) -> (states: [LockState], now: Date) {
+        let logger = self.logger
+        return try await run { tables throws(LockheedError) in
+            let states = try tables.readAll { error in
+                logger.warning("skipping a lock whose stored state cannot be read", metadata: ["error": "\(error)"])
+            }
+            return (states, Date())
+        }
+    }
+
+    /// Returns at once if a locker of this process changed `name` after `since`, else when one
+    /// does, or after `timeout`: changes made by other processes are found by the caller's next
+    /// poll.
+    public func waitForChange(of name: LockName, since: ContinuousClock.Instant, timeout: Duration)
+        async throws(LockheedError)
     {
-        var attempts = 0
-        while true {
-            attempts += 1
-            SQLiteFileAccess.createRemovingLeftovers(path)
-            let connection: SQLiteConnection
-            do {
-                connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
+        try await notifier.wait(for: name, since: since, timeout: timeout)
+    }
+
+    /// Closes the database connection and stops the worker thread.
+    public func shutdown() async {
+        guard !isShutDown.exchange(true, ordering: .relaxed) else { return }
+        // Close on the worker, after any call already queued there.
+        _ = try? await worker.runIfActive { self.tables.withLock { $0 = nil } }
+        try? await worker.shutdownGracefully()
+    }
+
+    // MARK: Where work runs
+
+    /// Runs `work` on the caller's thread when the connection is free and the database not busy,
+    /// else on the worker thread.
+    private func run<T: Sendable>(
+        _ work: @escaping @Sendable (SQLiteTables) throws(LockheedError) -> T
+    ) async throws(LockheedError) -> T {
+        guard !isShutDown.load(ordering: .relaxed) else { throw shutDownError }
+        if let result = runHere(work) { return try result.get() }
+        return try await onWorker(work)
+    }
+
+    private var shutDownError: LockheedError { .unavailable("SQLite locker on \(path) was shut down") }
+
+    /// The outcome of `work` run at once on this thread, or `nil` when it must go to the worker:
+    /// the connection is in use, the file moved (reopening may wait), or SQLite answered
+    /// `SQLITE_BUSY` (the transaction was rolled back, so `work` runs again from the start).
+    private func runHere<T: Sendable>(
+        _ work: (SQLiteTables) throws(LockheedError) -> T
+    ) -> Result<T, LockheedError>? {
+        let outcome = tables.withLockIfAvailable { slot -> Result<T, LockheedError>? in
+            guard let current = slot else { return .failure(shutDownError) }
+            guard !current.connection.hasMoved else { return nil }
+            current.connection.waitWhenBusy(false)
+            do throws(LockheedError) {
+                return .success(try work(current))
             } catch {
-                // Deleted again between creating and opening it: create it again.
-                if attempts < 3, access(path, F_OK) != 0, errno == ENOENT { continue }
-                throw error
+                return current.connection.lastErrorWasBusy ? nil : .failure(error)
             }
-            do {
-                try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
-            } catch {
-                if connection.hasMoved && attempts < 3 { continue }
-                guard connection.isReadOnly else { throw error }
-                // Reading a WAL database needs its -shm index; one that this process can neither
-                // open nor create (a read-only directory or file system) is read without locks.
-                let immutable = try SQLiteConnection(
-                    path: path, busyTimeout: configuration.busyTimeout, mode: .immutable)
-                try SQLiteSchema.prepare(immutable, synchronous: configuration.synchronous)
-                return immutable
-            }
-            // Deleted or replaced while this connection was being prepared: open the new one.
-            if connection.hasMoved && attempts < 3 { continue }
-            if !connection.isReadOnly, let warning = SQLiteFileAccess.lowSpaceWarning(for: path) {
-                logger.warning("\(warning)")
-            }
-            return connection
         }
+        return outcome ?? nil
     }
 
-    /// The least fencing counter a grant at `now` starts from: the wall clock in microseconds
-    /// since 1970. See ``SQLiteLocker/acquire(_:)``.
-    static func fencingFloor(at now: Date) -> UInt64 {
-        UInt64(clamping: StoredTime.encode(now))
-    }
-
-    /// Runs `body` on the stored state of `name` inside one `BEGIN IMMEDIATE` transaction:
-    /// read, transition, write what changed. Returns the result and whether the state changed.
-    func update<T>(
-        _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
-    ) throws(LockheedError) -> (T, changed: Bool) {
-        try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
-            // The clock is read once the write lock is held, so times follow the commit order.
-            let now = Date()
-            let before = try read(name)
-            var state = before
-            let result = try body(&state, now)
-            if let leases = state?.leases { state?.leases = leases.map(StoredTime.roundTripped) }
-            if state != before { try write(name, state, replacing: before) }
-            return (result, state != before)
-        }
-    }
-
-    /// The stored state of `name`, expired leases included.
-    func read(_ name: LockName) throws(LockheedError) -> LockState? {
-        let leases = try readLeases(of: name)
-        return try connection.query(
-            "SELECT kind, max_holders, tags, fencing_counter FROM locks WHERE name = ?1", [.text(name.rawValue)]
-        ) { row throws(LockheedError) in try decode(name, row: RowSlice(row: row, offset: 0), leases: leases) }.first
-    }
-
-    /// One consistent snapshot of every stored lock. A malformed lock is reported through
-    /// `malformed` and left out, so the others stay readable.
-    func readAll(malformed: (LockheedError) -> Void) throws(LockheedError) -> [LockState] {
-        try connection.transaction("BEGIN") { () throws(LockheedError) in
-            var leases: [String: [Lease]] = [:]
-            var badLeases: [String: LockheedError] = [:]
-            _ = try connection.query(
-                "SELECT lock, holder, acquired_at, expires_at, fencing_token FROM leases ORDER BY lock, fencing_token"
-            ) { row in
-                guard let lock = row.text(0) else { return }
-                do throws(LockheedError) {
-                    leases[lock, default: []].append(try decodeLease(row, offset: 1, lock: lock))
-                } catch {
-                    badLeases[lock] = error
+    private func onWorker<T: Sendable>(
+        _ work: @escaping @Sendable (SQLiteTables) throws(LockheedError) -> T
+    ) async throws(LockheedError) -> T {
+        let (path, configuration, logger) = (self.path, self.configuration, self.logger)
+        let result: Result<T, LockheedError>
+        do {
+            result = try await worker.runIfActive {
+                self.tables.withLock { slot -> Result<T, LockheedError> in
+                    guard var current = slot else {
+                        return .failure(.unavailable("SQLite locker on \(path) was shut down"))
+                    }
+                    do throws(LockheedError) {
+                        if current.connection.hasMoved {
+                            current = try Self.reopen(path, configuration, logger: logger)
+                            slot = current
+                        }
+                        current.connection.waitWhenBusy(true)
+                        defer { current.connection.waitWhenBusy(false) }
+                        return .success(try work(current))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
             }
-            let rows = try connection.query(
-                "SELECT name, kind, max_holders, tags, fencing_counter FROM locks ORDER BY name"
-            ) {
-                row throws(LockheedError) -> LockState? in
-                guard let raw = row.text(0), let name = try? LockName(raw) else {
-                    malformed(.backend("a stored lock has an invalid name: \(row.text(0) ?? "NULL")"))
-                    return nil
-                }
-                if let error = badLeases[raw] {
-                    malformed(error)
-                    return nil
-                }
-                do throws(LockheedError) {
-                    return try decode(name, row: RowSlice(row: row, offset: 1), leases: leases[raw] ?? [])
-                } catch {
-                    malformed(error)
-                    return nil
-                }
-            }
-            return rows.compactMap { $0 }
+        } catch is CancellationError where Task.isCancelled {
+            throw .cancelled
+        } catch {
+            throw shutDownError
         }
+        return try result.get()
     }
 
-    // MARK: Writing
-
-    private func write(_ name: LockName, _ state: LockState?, replacing before: LockState?) throws(LockheedError) {
-        guard let state else {
-            try connection.execute("DELETE FROM leases WHERE lock = ?1", [.text(name.rawValue)])
-            try connection.execute("DELETE FROM locks WHERE name = ?1", [.text(name.rawValue)])
-            return
+    /// Opens `path` again after the file this store had open was deleted, renamed or replaced,
+    /// so no operation continues on an unlinked file. Leases granted in the old file are not in
+    /// the new one: their renewals throw ``LockheedCore/LockheedError/lost(_:holder:)``.
+    private static func reopen(_ path: String, _ configuration: SQLiteConfiguration, logger: Logger)
+        throws(LockheedError) -> SQLiteTables
+    {
+        logger.warning(
+            "the database file was removed or replaced while open; opening the file now at its path",
+            metadata: ["path": "\(path)"])
+        do {
+            return try SQLiteTables(path: path, configuration: configuration, logger: logger)
+        } catch {
+            throw .unavailable(
+                "database \(path) was removed or replaced while open, and opening it again failed: \(error)")
         }
-        if before?.type != state.type || before?.tags != state.tags || before?.fencingCounter != state.fencingCounter {
-            try connection.execute(
-                """
-                INSERT INTO locks (name, kind, max_holders, tags, fencing_counter) VALUES (?1, ?2, ?3, ?4, ?5)
-                ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, max_holders = excluded.max_holders,
-                    tags = excluded.tags, fencing_counter = excluded.fencing_counter
-                """,
-                [
-                    .text(name.rawValue), .text(state.type.kind), .integer(Int64(state.type.capacity)),
-                    .text(Self.encodeTags(state.tags)), .integer(Int64(bitPattern: state.fencingCounter)),
-                ])
-        }
-        if before?.leases != state.leases {
-            try connection.execute("DELETE FROM leases WHERE lock = ?1", [.text(name.rawValue)])
-            for lease in state.leases {
-                try connection.execute(
-                    """
-                    INSERT INTO leases (lock, holder, acquired_at, expires_at, fencing_token)
-                    VALUES (?1, ?2, ?3, ?4, ?5)
-                    """,
-                    [
-                        .text(name.rawValue), .text(lease.holder), .integer(StoredTime.encode(lease.acquiredAt)),
-                        lease.expiresAt.map { .integer(StoredTime.encode($0)) } ?? .null,
-                        .integer(Int64(bitPattern: lease.fencingToken)),
-                    ])
-            }
-        }
-    }
-
-    /// Tags as a JSON array. Validated tags contain no quote, backslash or control character,
-    /// so no escaping is needed.
-    static func encodeTags(_ tags: [String]) -> String {
-        "[" + tags.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-    }
-
-    // MARK: Reading
-
-    private func readLeases(of name: LockName) throws(LockheedError) -> [Lease] {
-        try connection.query(
-            "SELECT holder, acquired_at, expires_at, fencing_token FROM leases WHERE lock = ?1 ORDER BY fencing_token",
-            [.text(name.rawValue)]
-        ) { row throws(LockheedError) in try decodeLease(row, offset: 0, lock: name.rawValue) }
-    }
-
-    private func decodeLease(_ row: SQLiteRow, offset: Int32, lock: String) throws(LockheedError) -> Lease {
-        func malformed(_ detail: String) -> LockheedError {
-            (try? LockName(lock)).map { .malformedState($0, detail: detail) }
-                ?? .backend("a stored lease names an invalid lock: \(lock)")
-        }
-        guard let holder = row.text(offset), (try? Validation.validateHolder(holder)) != nil else {
-            throw malformed("a lease has an invalid holder")
-        }
-        guard let acquired = row.integer(offset + 1) else { throw malformed("lease of \(holder): bad acquired_at") }
-        let expires = row.integer(offset + 2)
-        guard expires != nil || row.isNull(offset + 2) else {
-            throw malformed("lease of \(holder): bad expires_at")
-        }
-        guard let token = row.integer(offset + 3) else { throw malformed("lease of \(holder): bad fencing_token") }
-        return Lease(
-            holder: holder, acquiredAt: StoredTime.decode(acquired), expiresAt: expires.map(StoredTime.decode),
-            fencingToken: UInt64(bitPattern: token))
-    }
-
-    private func decode(_ name: LockName, row: RowSlice, leases: [Lease]) throws(LockheedError) -> LockState {
-        let kind = row.text(0)
-        guard let maxHolders = row.integer(1) else {
-            throw .malformedState(name, detail: "max_holders is not an integer")
-        }
-        let type: LockType
-        switch kind {
-        case "mutex": type = .mutex
-        case "shared" where maxHolders >= 1 && maxHolders <= Int64(Int32.max):
-            type = .shared(maxHolders: Int(maxHolders))
-        case "shared": throw .malformedState(name, detail: "shared lock with max_holders \(maxHolders)")
-        default: throw .malformedState(name, detail: "unknown kind \(kind.map { "\"\($0)\"" } ?? "NULL")")
-        }
-        guard let tagsText = row.text(2), let tags = Self.decodeTags(tagsText) else {
-            throw .malformedState(name, detail: "tags are not a JSON array of strings")
-        }
-        guard let counter = row.integer(3) else {
-            throw .malformedState(name, detail: "fencing_counter is not an integer")
-        }
-        let fencingCounter = UInt64(bitPattern: counter)
-        if let lease = leases.first(where: { $0.fencingToken > fencingCounter }) {
-            throw .malformedState(
-                name,
-                detail: "lease of \(lease.holder) has token \(lease.fencingToken) above the counter \(fencingCounter)")
-        }
-        return LockState(name: name, type: type, leases: leases, tags: tags, fencingCounter: fencingCounter)
-    }
-
-    private static func decodeTags(_ text: String) -> [String]? {
-        if text == "[]" { return [] }
-        return try? JSONDecoder().decode([String].self, from: Data(text.utf8))
-    }
-}
-
-/// A row read from a column offset on.
-private struct RowSlice {
-    let row: SQLiteRow
-    let offset: Int32
-    func text(_ column: Int32) -> String? { row.text(offset + column) }
-    func integer(_ column: Int32) -> Int64? { row.integer(offset + column) }
-}
-
-/// Times are stored as whole microseconds since 1970 UTC.
-enum StoredTime {
-    /// The stored form of `date`.
-    static func encode(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
-    /// The date a stored value stands for.
-    static func decode(_ micros: Int64) -> Date { Date(timeIntervalSince1970: Double(micros) / 1_000_000) }
-
-    /// `lease` with its times as they read back from storage, so callers see the same values
-    /// whether a lease is returned by a write or read later.
-    static func roundTripped(_ lease: Lease) -> Lease {
-        var copy = lease
-        copy.acquiredAt = decode(encode(lease.acquiredAt))
-        copy.expiresAt = lease.expiresAt.map { decode(encode($0)) }
-        return copy
     }
 }

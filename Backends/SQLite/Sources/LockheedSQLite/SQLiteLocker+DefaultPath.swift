@@ -1,7 +1,7 @@
 import Foundation
 import LockheedCore
 
-extension SQLiteLocker {
+extension StateStoreLocker where Store == SQLiteLockStore {
     /// `$XDG_STATE_HOME/lockheed/locks.db`, else `~/.local/state/lockheed/locks.db`. Opening a
     /// locker on this path creates its directory (mode 0700) if needed.
     public static var defaultPath: String {

@@ -65,7 +65,7 @@ enum SQLiteSchema {
             // Outside any transaction (SQLite refuses to change the journal mode inside one).
             if !connection.isReadOnly { try enableWAL(connection) }
         }
-        try connection.execute("PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")")
+        try connection.execute(SQL("PRAGMA synchronous = \(synchronous == .full ? "FULL" : "NORMAL")"))
     }
 
     private static func migrate(_ connection: SQLiteConnection) throws(LockheedError) {
@@ -74,11 +74,11 @@ enum SQLiteSchema {
             var version = try check(connection)
             guard version < currentVersion else { return }
             while version < currentVersion {
-                for statement in migrations[Int(version)] { try connection.execute(statement) }
+                for statement in migrations[Int(version)] { try connection.execute(SQL(statement)) }
                 version += 1
             }
-            try connection.execute("PRAGMA application_id = \(applicationID)")
-            try connection.execute("PRAGMA user_version = \(currentVersion)")
+            try connection.execute(SQL("PRAGMA application_id = \(applicationID)"))
+            try connection.execute(SQL("PRAGMA user_version = \(currentVersion)"))
         }
     }
 
