@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import Testing
 
 /// `lockheed exec --backend 'kubernetes://NS?kind=lease'` against the API-server double: the lock
@@ -37,7 +38,7 @@ import Testing
             ["exec", "--tag", "k8s", "--holder", "pod-1", "--duration", "20s", "--renew-interval", "300ms"] + backend
                 + ["deploy", "--", "sh", "-c", "touch \(started); while [ ! -f \(letGo) ]; do sleep 0.05; done"],
             in: directory.url)
-        #expect(await CLIProcess.eventually { FileManager.default.fileExists(atPath: started) })
+        #expect(await eventually(within: .seconds(20)) { FileManager.default.fileExists(atPath: started) })
         let held = try spec(server)
         #expect(held["holderIdentity"] as? String == "pod-1")
         #expect(held["leaseDurationSeconds"] as? Int == 20)

@@ -74,7 +74,7 @@ struct KubernetesLeaseInteropTests {
         let error = try await lockheedError {
             try await locker.acquire(AcquireRequest(name: name, holder: "swift", duration: .seconds(30)))
         }
-        #expect(error.isHeldError)
+        #expect(error.code == .held)
         #expect("\(error)".contains("held by a until"), "\(error)")
         let lease = try #require(try await locker.state(of: name)?.leases.first)
         #expect(lease.holder == "a")
@@ -95,7 +95,7 @@ struct KubernetesLeaseInteropTests {
         let name = try LockName("golden")
         let request = try AcquireRequest(name: name, holder: "swift", duration: .seconds(30))
         let refused = try await lockheedError { try await locker.acquire(request) }
-        #expect(refused.isHeldError, "held until observed unchanged for 1 s")
+        #expect(refused.code == .held, "held until observed unchanged for 1 s")
         try await Task.sleep(for: .milliseconds(1200))
         let lease = try await locker.acquire(request)
         #expect(lease.holder == "swift")
@@ -159,7 +159,7 @@ struct KubernetesLeaseInteropTests {
         let error = try await lockheedError {
             try await locker.acquire(AcquireRequest(name: name, holder: "swift", duration: .seconds(30)))
         }
-        #expect(error.isHeldError)
+        #expect(error.code == .held)
         #expect(try await locker.state(of: name)?.leases.map(\.holder) == ["c2"])
     }
 
@@ -213,13 +213,5 @@ struct KubernetesLeaseInteropTests {
         #expect((metadata["labels"] as? [String: String])?["app"] == "web")
         #expect((metadata["ownerReferences"] as? [[String: Any]])?.first?["name"] as? String == "web-0")
         #expect((object["spec"] as? [String: Any])?["preferredHolder"] as? String == "web-1")
-    }
-}
-
-extension LockheedError {
-    /// Whether this is a `.held` refusal (matched without bindings).
-    var isHeldError: Bool {
-        if case .held = self { return true }
-        return false
     }
 }
