@@ -170,12 +170,19 @@ struct FaultTests {
     }
 
     @Test func contendersUnderFaultsNeverHoldTogether() async throws {
-        let setup = try await FaultSetup()
-        setup.server.inject(.conflict, on: .verb("PUT"), times: 15)
-        setup.server.inject(.status(500, retryAfterSeconds: nil), on: .any, times: 10)
-        setup.server.inject(.dropConnection, on: .verb("GET"), times: 5)
+        try await FaultSetup().contendUnderFaults()
+    }
+}
+
+extension FaultSetup {
+    /// Four lockers contend for one lock while the server answers conflicts, 500s and dropped
+    /// connections: never two holders, every grant its own fencing token.
+    func contendUnderFaults() async throws {
+        server.inject(.conflict, on: .verb("PUT"), times: 15)
+        server.inject(.status(500, retryAfterSeconds: nil), on: .any, times: 10)
+        server.inject(.dropConnection, on: .verb("GET"), times: 5)
         let tally = Tally()
-        let lockers = try (0..<4).map { _ in try setup.locker() }
+        let lockers = try (0..<4).map { _ in try locker() }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, locker) in lockers.enumerated() {
                 group.addTask {
@@ -214,7 +221,7 @@ struct FaultTests {
         #expect(result.maximum == 1, "never two holders")
         #expect(result.tokens.count >= 8)
         #expect(Set(result.tokens).count == result.tokens.count, "every grant has its own fencing token")
-        await setup.finish(lockers[0], lockers[1], lockers[2], lockers[3])
+        await finish(lockers[0], lockers[1], lockers[2], lockers[3])
     }
 }
 

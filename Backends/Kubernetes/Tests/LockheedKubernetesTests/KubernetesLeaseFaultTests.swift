@@ -65,50 +65,6 @@ struct KubernetesLeaseFaultTests {
     }
 
     @Test func contendersUnderFaultsNeverHoldTogether() async throws {
-        let setup = try await FaultSetup(kind: .lease)
-        setup.server.inject(.conflict, on: .verb("PUT"), times: 15)
-        setup.server.inject(.status(500, retryAfterSeconds: nil), on: .any, times: 10)
-        setup.server.inject(.dropConnection, on: .verb("GET"), times: 5)
-        let tally = Tally()
-        let lockers = try (0..<4).map { _ in try setup.locker() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (index, locker) in lockers.enumerated() {
-                group.addTask {
-                    let name = try LockName("contended")
-                    var acquired = 0
-                    let deadline = ContinuousClock.now + .seconds(20)
-                    while acquired < 5, ContinuousClock.now < deadline {
-                        let lease: Lease
-                        do {
-                            lease = try await locker.acquire(
-                                AcquireRequest(name: name, holder: "h\(index)", duration: .seconds(10)))
-                        } catch let error as LockheedError where error.isTransient {
-                            try await Task.sleep(for: .milliseconds(Int.random(in: 5...30)))
-                            continue
-                        }
-                        tally.state.withLock {
-                            $0.current += 1
-                            $0.maximum = max($0.maximum, $0.current)
-                            $0.tokens.append(lease.fencingToken)
-                        }
-                        try await Task.sleep(for: .milliseconds(10))
-                        tally.state.withLock { $0.current -= 1 }
-                        while true {
-                            do {
-                                _ = try await locker.release(name, holder: "h\(index)")
-                                break
-                            } catch let error as LockheedError where error.isTransient { continue }
-                        }
-                        acquired += 1
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let result = tally.state.withLock { $0 }
-        #expect(result.maximum == 1, "never two holders")
-        #expect(result.tokens.count >= 8)
-        #expect(Set(result.tokens).count == result.tokens.count, "every grant has its own fencing token")
-        await setup.finish(lockers[0], lockers[1], lockers[2], lockers[3])
+        try await FaultSetup(kind: .lease).contendUnderFaults()
     }
 }
