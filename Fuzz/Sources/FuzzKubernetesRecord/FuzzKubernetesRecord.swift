@@ -55,7 +55,7 @@ func fuzzLease(_ bytes: Data, now: Date) {
         guard let read = try lease.lockRecord(name: name) else { fatalError("a Lease always holds a record") }
         record = read
     } catch {
-        guard case .malformedState = error else { fatalError("untyped Lease error \(error)") }
+        guard error.code == .malformedState else { fatalError("untyped Lease error \(error)") }
         return
     }
     lease.setLock(record, lockName: name, now: now)
