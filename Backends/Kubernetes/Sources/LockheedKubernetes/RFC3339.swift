@@ -13,7 +13,12 @@ enum RFC3339 {
         // RFC 3339 has four-digit years: a date outside 0001-01-01…9999-12-31 (reachable only
         // from an odd stored record) is written as the nearest end, never trapping.
         let seconds = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_800)
-        let total = min(Int64((seconds * 1_000_000).rounded()), 253_402_300_799_999_999)
+        // Whole seconds and the fraction apart: `seconds * 1_000_000` adds a rounding of up to
+        // 0.25 µs far from 1970; the subtraction is exact and the fraction's product is not
+        // rounded, so the only error left is the `Date`'s own.
+        let whole = seconds.rounded(.down)
+        let total = min(
+            Int64(whole) * 1_000_000 + Int64(((seconds - whole) * 1_000_000).rounded()), 253_402_300_799_999_999)
         let days = total >= 0 ? total / 86_400_000_000 : (total - 86_399_999_999) / 86_400_000_000
         let micros = total - days * 86_400_000_000
         let (year, month, day) = civil(fromDays: days)

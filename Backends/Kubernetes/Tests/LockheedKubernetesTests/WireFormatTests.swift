@@ -43,6 +43,17 @@ struct WireFormatTests {
         {"name":"nightly","lockType":"mutex","leases":{"go-pod-1":{"instanceID":"go-pod-1","expires":"2030-01-02T03:04:05.123456789+02:00"}},"tags":["db","nightly"]}
         """
 
+    /// A `Date` counts seconds from 2001 in a Double, so it holds every microsecond only within
+    /// 2^32 s of 2001 (1865 to 2137): there, formatting what was parsed gives the same text again.
+    @Test(arguments: [
+        "1866-01-01T00:00:00.22222222888888888888888888888990Z", "1901-12-13T20:45:52.999999Z",
+        "2026-12-01T05:30:00.123456789+01:00", "2106-02-07T06:28:15.000001Z", "2137-01-01T00:00:00.999999Z",
+    ])
+    func formattingWhatWasParsedIsStable(_ text: String) throws {
+        let formatted = RFC3339.format(try #require(RFC3339.parse(text)))
+        #expect(RFC3339.format(try #require(RFC3339.parse(formatted))) == formatted)
+    }
+
     @Test func decodesTheGoRecord() throws {
         let record = try LockRecord.decode(Self.goRecord, name: LockName("nightly"))
         #expect(record.name == "nightly")
