@@ -30,7 +30,7 @@ import Testing
         // The holder runs until the test lets it go: a fixed sleep ended before the refused
         // command even started when the machine was loaded (a full parallel `swift test`).
         let letGo = directory.path("let-go")
-        defer { FileManager.default.createFile(atPath: letGo, contents: nil) }
+        defer { _ = FileManager.default.createFile(atPath: letGo, contents: nil) }
         let holder = try CLIProcess.start(
             ["exec", "--tag", "k8s", "--holder", "pod-1", "--renew-interval", "300ms"] + backend
                 + ["deploy", "--", "sh", "-c", "touch \(started); while [ ! -f \(letGo) ]; do sleep 0.05; done"],
@@ -45,7 +45,7 @@ import Testing
         #expect(json.status == 0, "\(json.stderr)")
         #expect(json.stdout.contains("\"deploy\""))
         #expect(server.configMap(namespace: "team-a", name: "cli-deploy") != nil)
-        FileManager.default.createFile(atPath: letGo, contents: nil)
+        _ = FileManager.default.createFile(atPath: letGo, contents: nil)
         let holderResult = await holder.finish()
         #expect(holderResult.status == 0, "\(holderResult.stderr)")
         let after = try await CLIProcess.run(

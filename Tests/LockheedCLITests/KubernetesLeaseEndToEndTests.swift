@@ -33,7 +33,7 @@ import Testing
         // The holder runs until the test lets it go: a fixed sleep ended before the refused
         // command even started when the machine was loaded (a full parallel `swift test`).
         let letGo = directory.path("let-go")
-        defer { FileManager.default.createFile(atPath: letGo, contents: nil) }
+        defer { _ = FileManager.default.createFile(atPath: letGo, contents: nil) }
         let holder = try CLIProcess.start(
             ["exec", "--tag", "k8s", "--holder", "pod-1", "--duration", "20s", "--renew-interval", "300ms"] + backend
                 + ["deploy", "--", "sh", "-c", "touch \(started); while [ ! -f \(letGo) ]; do sleep 0.05; done"],
@@ -51,7 +51,7 @@ import Testing
             ["list", "--where", "tags contains k8s", "--format", "json"] + backend, in: directory.url)
         #expect(json.status == 0, "\(json.stderr)")
         #expect(json.stdout.contains("\"deploy\""))
-        FileManager.default.createFile(atPath: letGo, contents: nil)
+        _ = FileManager.default.createFile(atPath: letGo, contents: nil)
         let holderResult = await holder.finish()
         #expect(holderResult.status == 0, "\(holderResult.stderr)")
         let released = try spec(server)
