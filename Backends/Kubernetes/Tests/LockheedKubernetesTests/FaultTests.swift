@@ -86,23 +86,7 @@ struct FaultTests {
 
     @Test func aConflictStormIsRetriedWithinItsBoundThenUnavailable() async throws {
         var setup = try await FaultSetup()
-        let locker = try setup.locker()
-        _ = try await locker.acquire(acquireRequest("storm", "a"))
-        setup.server.inject(.conflict, on: .verb("PUT"), times: 3)
-        _ = try await locker.renew(LockName("storm"), holder: "a", duration: .seconds(30))
-        #expect(try await locker.state(of: LockName("storm"))?.leases.map(\.holder) == ["a"])
-
-        setup.configuration.maxConflictRetries = 2
-        let impatient = try setup.locker()
-        setup.server.inject(.conflict, on: .verb("PUT"), times: 10)
-        let error = await #expect(throws: LockheedError.self) {
-            try await impatient.renew(LockName("storm"), holder: "a", duration: .seconds(30))
-        }
-        guard error?.code == .unavailable else {
-            Issue.record("expected unavailable, got \(String(describing: error))")
-            return
-        }
-        await setup.finish(locker, impatient)
+        try await setup.stormConflicts()
     }
 
     @Test func credentialsPermissionsAndNamespaceErrorsAreTyped() async throws {
@@ -171,6 +155,30 @@ struct FaultTests {
 
     @Test func contendersUnderFaultsNeverHoldTogether() async throws {
         try await FaultSetup().contendUnderFaults()
+    }
+}
+
+extension FaultSetup {
+    /// Three conflicts on a renewal are retried; ten, with two retries allowed, end as
+    /// `unavailable`, not as a refusal or a loss.
+    mutating func stormConflicts() async throws {
+        let patient = try locker()
+        _ = try await patient.acquire(acquireRequest("storm", "a"))
+        server.inject(.conflict, on: .verb("PUT"), times: 3)
+        _ = try await patient.renew(LockName("storm"), holder: "a", duration: .seconds(30))
+        #expect(try await patient.state(of: LockName("storm"))?.leases.map(\.holder) == ["a"])
+
+        configuration.maxConflictRetries = 2
+        let impatient = try locker()
+        server.inject(.conflict, on: .verb("PUT"), times: 10)
+        let error = await #expect(throws: LockheedError.self) {
+            try await impatient.renew(LockName("storm"), holder: "a", duration: .seconds(30))
+        }
+        guard error?.code == .unavailable else {
+            Issue.record("expected unavailable, got \(String(describing: error))")
+            return
+        }
+        await finish(patient, impatient)
     }
 }
 

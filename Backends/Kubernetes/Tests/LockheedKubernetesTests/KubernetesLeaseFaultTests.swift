@@ -30,19 +30,7 @@ struct KubernetesLeaseFaultTests {
 
     @Test func aConflictStormIsRetriedWithinItsBoundThenUnavailable() async throws {
         var setup = try await FaultSetup(kind: .lease)
-        let locker = try setup.locker()
-        _ = try await locker.acquire(acquireRequest("storm", "a"))
-        setup.server.inject(.conflict, on: .verb("PUT"), times: 3)
-        _ = try await locker.renew(LockName("storm"), holder: "a", duration: .seconds(30))
-        #expect(try await locker.state(of: LockName("storm"))?.leases.map(\.holder) == ["a"])
-        setup.configuration.maxConflictRetries = 2
-        let impatient = try setup.locker()
-        setup.server.inject(.conflict, on: .verb("PUT"), times: 10)
-        let error = try await lockheedError {
-            try await impatient.renew(LockName("storm"), holder: "a", duration: .seconds(30))
-        }
-        #expect(error.isTransient, "\(error)")
-        await setup.finish(locker, impatient)
+        try await setup.stormConflicts()
     }
 
     @Test func aMalformedCounterIsNeverOverwrittenWithoutForce() async throws {
