@@ -121,23 +121,24 @@ final class PostgresConnectionPool: Sendable {
     }
 
     /// Closes every idle connection and refuses new work.
+    func shutdown() async {
+        for connection in takeIdle(shuttingDown: true) { try? await connection.close() }
+    }
+
     /// A locker dropped without `shutdown()` still closes its idle connections (PostgresNIO
     /// traps on a connection released while open).
     deinit {
-        let idle = state.withLock { state in
-            defer { state.idle.removeAll() }
-            return state.idle
-        }
+        let idle = takeIdle(shuttingDown: false)
         guard !idle.isEmpty else { return }
         Task { for connection in idle { try? await connection.close() } }
     }
 
-    func shutdown() async {
-        let idle = state.withLock { state in
-            state.isShutDown = true
+    /// Empties the pool, returning what was idle in it.
+    private func takeIdle(shuttingDown: Bool) -> [PostgresConnection] {
+        state.withLock { state in
+            if shuttingDown { state.isShutDown = true }
             defer { state.idle.removeAll() }
             return state.idle
         }
-        for connection in idle { try? await connection.close() }
     }
 }
