@@ -15,6 +15,23 @@ public final class ChangeNotifier: Sendable {
         var lastChange: [LockName: ContinuousClock.Instant] = [:]
         var lastChangeOfAll: ContinuousClock.Instant?
 
+        /// Removes and returns the waiters of `name`, keeping the marks of waiters cancelled
+        /// before they registered: such a waiter still has to find its mark, or it would wait
+        /// for a notification that has already come.
+        mutating func takeWaiting(of name: LockName) -> [CheckedContinuation<Void, Never>] {
+            guard let entries = slots[name] else { return [] }
+            var woken: [CheckedContinuation<Void, Never>] = []
+            var kept: [UInt64: Slot] = [:]
+            for (id, slot) in entries {
+                switch slot {
+                case .waiting(let continuation): woken.append(continuation)
+                case .cancelledEarly: kept[id] = slot
+                }
+            }
+            slots[name] = kept.isEmpty ? nil : kept
+            return woken
+        }
+
         func changed(_ name: LockName, after instant: ContinuousClock.Instant) -> Bool {
             if let last = lastChange[name], last >= instant { return true }
             if let last = lastChangeOfAll, last >= instant { return true }
@@ -31,19 +48,18 @@ public final class ChangeNotifier: Sendable {
     public func notify(_ name: LockName) {
         let woken = state.withLock { state in
             state.lastChange[name] = .now
-            return state.slots.removeValue(forKey: name) ?? [:]
+            return state.takeWaiting(of: name)
         }
-        for case .waiting(let continuation) in woken.values { continuation.resume() }
+        for continuation in woken { continuation.resume() }
     }
 
     /// Wakes every waiter of every lock.
     public func notifyAll() {
         let woken = state.withLock { state in
             state.lastChangeOfAll = .now
-            defer { state.slots.removeAll() }
-            return state.slots.values.flatMap(\.values)
+            return state.slots.keys.flatMap { state.takeWaiting(of: $0) }
         }
-        for case .waiting(let continuation) in woken { continuation.resume() }
+        for continuation in woken { continuation.resume() }
     }
 
     /// Returns on ``notify(_:)`` for `name` from the moment of this call on, or after

@@ -1,10 +1,11 @@
 import Foundation
+import LockheedConformance
 import LockheedTestSupport
 import Testing
 
 /// Passwords with every character that delimits a URL, given to the `lockheed` binary through
 /// each way it reads a backend URL, never appear in what it prints (errors and `--verbose` logs).
-@Suite struct BackendSecretsTests {
+@Suite(.loadsMachine) struct BackendSecretsTests {
     /// How the URL reaches the binary.
     enum Channel: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case argument

@@ -1,6 +1,7 @@
 import Foundation
 import KubernetesAPIDouble
 import Lockheed
+import LockheedConformance
 import LockheedRedis
 import LockheedRedisTesting
 import LockheedTestSupport
@@ -14,7 +15,7 @@ import Testing
 /// so a program that spawns children while it holds a lock leaks none of them: an inherited
 /// authenticated socket would let a child talk to the backend as the holder. SwiftNIO's sockets
 /// (Kubernetes) are the known exception.
-@Suite("Descriptor inheritance")
+@Suite("Descriptor inheritance", .loadsMachine)
 struct DescriptorInheritanceTests {
     @Test("every backend's descriptors are close-on-exec")
     func backendsOpenCloseOnExecDescriptors() async throws {

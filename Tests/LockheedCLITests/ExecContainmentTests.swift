@@ -12,7 +12,7 @@ import Testing
 /// `lockheed exec` keeps the command inside the lease: its whole process group is stopped on
 /// loss and when lockheed dies, it inherits no descriptor, a terminal's Ctrl-C reaches it once,
 /// it learns its fencing token, and a command that ended in time keeps its status.
-@Suite(.serialized) struct ExecContainmentTests {
+@Suite(.serialized, .timeSensitive) struct ExecContainmentTests {
     private let directory: TemporaryDirectory
     private let backend: [String]
 

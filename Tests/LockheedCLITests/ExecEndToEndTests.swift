@@ -7,7 +7,7 @@ import Testing
 #endif
 
 /// End-to-end runs of the built `lockheed` binary on one SQLite file.
-@Suite(.serialized) struct ExecEndToEndTests {
+@Suite(.serialized, .timeSensitive) struct ExecEndToEndTests {
     private let directory: TemporaryDirectory
     private let backend: [String]
 

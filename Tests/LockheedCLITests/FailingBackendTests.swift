@@ -1,12 +1,13 @@
 import Foundation
 import KubernetesAPIDouble
 import Lockheed
+import LockheedConformance
 import LockheedTestSupport
 import Testing
 
 /// An unreachable or failing backend is not a held lock: acquiring retries it for
 /// `backendTimeout`, then throws `.unavailable`, even when waiting for a held lock is unlimited.
-@Suite("Failing backends are retried for a bounded time")
+@Suite("Failing backends are retried for a bounded time", .timeSensitive)
 struct FailingBackendTests {
     @Test("Redis on a closed port")
     func redisClosedPort() async throws {

@@ -1,9 +1,10 @@
 import Foundation
+import LockheedConformance
 import Testing
 
 /// The `lockheed` binary given input a hostile user would try: every case ends in a typed error
 /// and exit 64, never a crash.
-@Suite struct HostileInputTests {
+@Suite(.loadsMachine) struct HostileInputTests {
     private let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory() }

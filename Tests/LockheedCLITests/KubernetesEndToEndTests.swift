@@ -8,7 +8,7 @@ import Testing
 #endif
 
 /// The command against the Kubernetes API-server double, configured through a kubeconfig file.
-@Suite(.serialized) struct KubernetesEndToEndTests {
+@Suite(.serialized, .timeSensitive) struct KubernetesEndToEndTests {
     private let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory() }

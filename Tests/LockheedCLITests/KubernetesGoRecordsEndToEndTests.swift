@@ -1,9 +1,10 @@
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import Testing
 
 /// `lockheed show` and `list` on locks the Go original wrote: its reservation and a long name.
-@Suite(.serialized) struct KubernetesGoRecordsEndToEndTests {
+@Suite(.serialized, .loadsMachine) struct KubernetesGoRecordsEndToEndTests {
     private let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory() }

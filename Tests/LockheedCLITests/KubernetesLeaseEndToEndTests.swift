@@ -5,7 +5,7 @@ import Testing
 
 /// `lockheed exec --backend 'kubernetes://NS?kind=lease'` against the API-server double: the lock
 /// is a `coordination.k8s.io/v1` Lease as client-go's leader election writes it.
-@Suite(.serialized) struct KubernetesLeaseEndToEndTests {
+@Suite(.serialized, .timeSensitive) struct KubernetesLeaseEndToEndTests {
     private let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory() }

@@ -6,7 +6,7 @@ import LockheedPostgresTesting
 import Testing
 
 /// `lockheed exec` and `list` against a real PostgreSQL cluster.
-@Suite("Postgres end to end (CLI)", .serialized) struct PostgresEndToEndTests {
+@Suite("Postgres end to end (CLI)", .serialized, .timeSensitive) struct PostgresEndToEndTests {
     private let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory() }

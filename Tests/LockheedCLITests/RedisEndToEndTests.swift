@@ -10,7 +10,7 @@ import Testing
 #endif
 
 /// The end-to-end flow of ``ExecEndToEndTests`` against a real `redis-server`.
-@Suite(.serialized) struct RedisEndToEndTests {
+@Suite(.serialized, .timeSensitive) struct RedisEndToEndTests {
     private let directory: TemporaryDirectory
 
     init() throws { directory = try TemporaryDirectory() }

@@ -4,7 +4,7 @@ import LockheedMemory
 import MetricsTestKit
 import Testing
 
-@Suite("Events and metrics")
+@Suite("Events and metrics", .timeSensitive)
 struct EventsAndMetricsTests {
     @Test("operations are counted and timed, and a loss is counted")
     func metricsAreRecorded() async throws {

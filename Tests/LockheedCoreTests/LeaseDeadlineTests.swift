@@ -1,4 +1,5 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 import LockheedMemory
 import Synchronization
@@ -6,7 +7,7 @@ import Testing
 
 /// The lease's certain validity is a hard deadline for the holder's work, whatever the backend
 /// does: hangs, late replies, lost replies, and handles that outlive or drop their lease.
-@Suite("Lease deadline")
+@Suite("Lease deadline", .timeSensitive)
 struct LeaseDeadlineTests {
     @Test("a renewal that hangs uncancellably is abandoned: the body stops before the lease can expire")
     func hangingRenewalIsAbandoned() async throws {

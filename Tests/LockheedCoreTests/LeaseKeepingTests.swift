@@ -1,10 +1,11 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 import LockheedMemory
 import Synchronization
 import Testing
 
-@Suite("Lease keeping")
+@Suite("Lease keeping", .timeSensitive)
 struct LeaseKeepingTests {
     @Test("when renewals keep failing, the body is cancelled before the lease can expire")
     func bodyCancelledBeforeExpiry() async throws {
@@ -46,7 +47,7 @@ struct LeaseKeepingTests {
     }
 }
 
-@Suite("Change notifier")
+@Suite("Change notifier", .timeSensitive)
 struct ChangeNotifierTests {
     @Test func notifyWakesWaiterEarly() async throws {
         let notifier = ChangeNotifier()

@@ -11,7 +11,8 @@ import Synchronization
 import Testing
 
 /// Elections sharing one in-memory store, in one process.
-@Suite("LeaderElection on the memory backend", .timeLimit(.minutes(1)))
+// The limit counts the wait for `.timeSensitive`'s turn, a few minutes at most in a full run.
+@Suite("LeaderElection on the memory backend", .timeLimit(.minutes(10)), .timeSensitive)
 struct LeaderElectionTests {
     static func options(duration: Duration = .seconds(2), renew: Duration = .milliseconds(200)) -> LeaderElectionOptions
     {

@@ -21,7 +21,9 @@ let faultCases: [ConformanceCase] = [
         }
         let frozeAt = Mutex<ContinuousClock.Instant?>(nil)
         let cancelledAt = Mutex<ContinuousClock.Instant?>(nil)
+        let holderEnded = Mutex(false)
         let holding = Task {
+            defer { holderEnded.withLock { $0 = true } }
             try await holder.withLock { _ in
                 try await Task.sleep(for: .milliseconds(1500))
                 try await frozen.freeze()
@@ -29,7 +31,14 @@ let faultCases: [ConformanceCase] = [
                 do { try await Task.sleep(for: .seconds(30)) } catch { cancelledAt.withLock { $0 = .now } }
             }
         }
-        while frozeAt.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
+        while frozeAt.withLock({ $0 }) == nil && !holderEnded.withLock({ $0 }) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        if frozeAt.withLock({ $0 }) == nil {
+            watcher.cancel()
+            Issue.record("the holder's work ended before its connection froze: \(await holding.result)")
+            return
+        }
         let contending = Task {
             let contender = try Lock(lock, locker: other).retry(.wait(upTo: .seconds(60))).keepAlive(false)
             try await contender.acquire()

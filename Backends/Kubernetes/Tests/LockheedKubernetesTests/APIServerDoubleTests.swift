@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -8,7 +9,7 @@ import Synchronization
 import Testing
 
 /// The API-server double against real HTTP requests: each test asserts the real API server's behaviour.
-@Suite("Kubernetes API server double")
+@Suite("Kubernetes API server double", .timeSensitive)
 struct APIServerDoubleTests {
     // MARK: Objects, resourceVersions and Status bodies
 

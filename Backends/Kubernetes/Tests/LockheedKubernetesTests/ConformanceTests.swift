@@ -4,7 +4,7 @@ import Testing
 
 /// Serialized: the timing cases (short leases, keep-alive) must not compete with 30 other cases
 /// for this 2-core machine.
-@Suite("conformance against the API-server double", .serialized)
+@Suite("conformance against the API-server double", .serialized, .timeSensitive)
 struct DoubleConformanceTests {
     @Test(arguments: ConformanceSuite.cases)
     func conformance(_ testCase: ConformanceCase) async throws {
@@ -18,7 +18,8 @@ struct DoubleConformanceTests {
     "conformance against a real cluster", .serialized,
     .enabled(
         if: ProcessInfo.processInfo.environment["LOCKHEED_TEST_KUBECONFIG"] != nil,
-        "set LOCKHEED_TEST_KUBECONFIG (and optionally LOCKHEED_TEST_NAMESPACE) to run against a real cluster"))
+        "set LOCKHEED_TEST_KUBECONFIG (and optionally LOCKHEED_TEST_NAMESPACE) to run against a real cluster"),
+    .timeSensitive)
 struct ClusterConformanceTests {
     @Test(arguments: ConformanceSuite.cases)
     func conformance(_ testCase: ConformanceCase) async throws {

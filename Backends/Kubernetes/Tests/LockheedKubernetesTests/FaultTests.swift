@@ -1,5 +1,6 @@
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import LockheedCore
 import Synchronization
 import Testing
@@ -32,7 +33,7 @@ func acquireRequest(_ name: String, _ holder: String, duration: Duration? = .sec
     try AcquireRequest(name: LockName(name), holder: holder, duration: duration)
 }
 
-@Suite("injected faults")
+@Suite("injected faults", .timeSensitive)
 struct FaultTests {
     @Test func serverErrorsAreRetriedThenSucceed() async throws {
         let setup = try await FaultSetup()

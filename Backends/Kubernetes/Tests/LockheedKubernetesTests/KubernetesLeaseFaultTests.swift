@@ -8,7 +8,7 @@ import Testing
 @testable import LockheedKubernetes
 
 /// The ConfigMap storage's fault cases, on Leases (a private double per test).
-@Suite("KubernetesLease injected faults")
+@Suite("KubernetesLease injected faults", .timeSensitive)
 struct KubernetesLeaseFaultTests {
     @Test func serverErrorsDroppedConnectionsAndTimeoutsAreRetried() async throws {
         var setup = try await FaultSetup(kind: .lease)

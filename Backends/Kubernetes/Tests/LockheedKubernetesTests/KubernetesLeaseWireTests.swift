@@ -6,7 +6,7 @@ import Testing
 
 @testable import LockheedKubernetes
 
-@Suite("KubernetesLease wire: requests, the double's validation, errors")
+@Suite("KubernetesLease wire: requests, the double's validation, errors", .timeSensitive)
 struct KubernetesLeaseWireTests {
     @Test func acquireIsGetPlusPutAndRenewReleaseAreOnePut() async throws {
         let server = try await KubernetesAPIServerDouble.start()

@@ -1,11 +1,12 @@
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import LockheedCore
 import Testing
 
 @testable import LockheedKubernetes
 
-@Suite("request budget")
+@Suite("request budget", .timeSensitive)
 struct RequestBudgetTests {
     @Test func acquireOfAnExistingLockIsGetPlusPutAndRenewReleaseAreOnePut() async throws {
         let server = try await KubernetesAPIServerDouble.start()

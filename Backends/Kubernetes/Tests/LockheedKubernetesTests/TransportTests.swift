@@ -1,11 +1,12 @@
 import Foundation
 import KubernetesAPIDouble
+import LockheedConformance
 import LockheedCore
 import Testing
 
 @testable import LockheedKubernetes
 
-@Suite("TLS and watches")
+@Suite("TLS and watches", .timeSensitive)
 struct TransportTests {
     @Test func tokenAndClientCertificateOverTLS() async throws {
         let material = try KubernetesAPIServerDouble.TLS.generateForTests()

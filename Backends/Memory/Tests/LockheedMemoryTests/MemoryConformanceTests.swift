@@ -12,7 +12,7 @@ struct MemoryFixture: ConformanceFixture {
     func deleteLock(_ name: LockName) async throws { store.deleteLock(name) }
 }
 
-@Suite("Memory backend conformance")
+@Suite("Memory backend conformance", .timeSensitive)
 struct MemoryConformanceTests {
     @Test(arguments: ConformanceSuite.cases)
     func conformance(_ testCase: ConformanceCase) async throws {

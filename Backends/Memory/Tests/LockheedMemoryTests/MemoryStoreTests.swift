@@ -1,9 +1,10 @@
 import Foundation
+import LockheedConformance
 import LockheedCore
 @_spi(Testing) import LockheedMemory
 import Testing
 
-@Suite("Memory store")
+@Suite("Memory store", .timeSensitive)
 struct MemoryStoreTests {
     @Test("injected time expires leases without sleeping")
     func manualTimeExpiry() async throws {

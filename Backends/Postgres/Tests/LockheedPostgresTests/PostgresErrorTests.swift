@@ -7,7 +7,7 @@ import Testing
 
 @testable import LockheedPostgres
 
-@Suite("Postgres typed errors and configuration")
+@Suite("Postgres typed errors and configuration", .timeSensitive)
 struct PostgresErrorTests {
     let request: AcquireRequest
 

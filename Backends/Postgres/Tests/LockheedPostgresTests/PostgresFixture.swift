@@ -110,7 +110,7 @@ final class PostgresFixture: ConformanceFixture {
     }
 }
 
-@Suite("Postgres backend conformance")
+@Suite("Postgres backend conformance", .timeSensitive)
 struct PostgresConformanceTests {
     @Test(arguments: ConformanceSuite.cases)
     func conformance(_ testCase: ConformanceCase) async throws {

@@ -7,7 +7,7 @@ import Testing
 
 @testable import LockheedPostgres
 
-@Suite("Postgres NOTIFY hand-off and contention")
+@Suite("Postgres NOTIFY hand-off and contention", .timeSensitive)
 struct PostgresNotificationTests {
     @Test("a release on another client wakes a waiter through NOTIFY, long before its poll timeout")
     func wakeOnRelease() async throws {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import LockheedPostgres
 
-@Suite("Postgres connection reuse")
+@Suite("Postgres connection reuse", .timeSensitive)
 struct PostgresPoolTests {
     @Test("refused acquires and server errors keep their connection; one connection serves a sequential caller")
     func refusalsReuseTheConnection() async throws {

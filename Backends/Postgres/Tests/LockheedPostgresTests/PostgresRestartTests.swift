@@ -6,7 +6,7 @@ import Testing
 
 @testable import LockheedPostgres
 
-@Suite("Postgres server restart")
+@Suite("Postgres server restart", .timeSensitive)
 struct PostgresRestartTests {
     @Test("restarted while a lock is held: renewals fail as unavailable, then succeed; tokens keep rising")
     func restart() async throws {

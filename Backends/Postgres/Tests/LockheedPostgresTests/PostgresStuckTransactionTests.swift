@@ -10,7 +10,7 @@ import Testing
 /// keeps the lock row locked on the server. Nobody may wait on it for longer than the
 /// configured transaction timeout, or a lock with a 30 s lease stalls every contender for as
 /// long as TCP takes to notice (hours).
-@Suite("Postgres stuck transactions")
+@Suite("Postgres stuck transactions", .timeSensitive)
 struct PostgresStuckTransactionTests {
     @Test("a session frozen inside its transaction is ended by the server; contenders are not stalled")
     func frozenTransactionIsEnded() async throws {

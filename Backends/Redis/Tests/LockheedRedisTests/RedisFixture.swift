@@ -90,10 +90,10 @@ final class RedisFixture: ConformanceFixture {
 
 /// The tests that start servers of their own (restarted, memory-limited, password-protected),
 /// one suite at a time, so they do not all start at once beside the conformance suite.
-@Suite("Redis on dedicated servers", .serialized)
+@Suite("Redis on dedicated servers", .serialized, .loadsMachine)
 struct RedisDedicatedServerTests {}
 
-@Suite("Redis backend conformance")
+@Suite("Redis backend conformance", .timeSensitive)
 struct RedisConformanceTests {
     @Test(arguments: ConformanceSuite.cases)
     func conformance(_ testCase: ConformanceCase) async throws {

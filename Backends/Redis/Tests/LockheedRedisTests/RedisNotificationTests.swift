@@ -7,7 +7,7 @@ import Testing
 
 @testable import LockheedRedis
 
-@Suite("Redis release notification and contention")
+@Suite("Redis release notification and contention", .timeSensitive)
 struct RedisNotificationTests {
     @Test("a release on another client wakes a waiter through pub/sub, long before its poll timeout")
     func wakeOnRelease() async throws {

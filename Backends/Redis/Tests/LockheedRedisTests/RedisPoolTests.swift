@@ -5,7 +5,7 @@ import Testing
 
 @testable import LockheedRedis
 
-@Suite("Redis connection pool")
+@Suite("Redis connection pool", .timeSensitive)
 struct RedisPoolTests {
     @Test(
         "more concurrent commands than connections queue for one and all succeed",

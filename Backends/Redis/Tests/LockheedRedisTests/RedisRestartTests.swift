@@ -8,7 +8,7 @@ import Testing
 
 @testable import LockheedRedis
 
-@Suite("Redis server going away")
+@Suite("Redis server going away", .timeSensitive)
 struct RedisRestartTests {
     @Test("killed while a lock is held: typed errors while down, works after restart, no leaked connections")
     func restart() async throws {

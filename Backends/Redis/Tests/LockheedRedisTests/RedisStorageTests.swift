@@ -6,7 +6,7 @@ import Testing
 
 @testable import LockheedRedis
 
-@Suite("Redis storage format and bad input")
+@Suite("Redis storage format and bad input", .timeSensitive)
 struct RedisStorageTests {
     @Test("a non-lock value under a lock's key is .malformedState for that lock only")
     func foreignValue() async throws {
