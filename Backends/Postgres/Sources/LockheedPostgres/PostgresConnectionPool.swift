@@ -87,7 +87,8 @@ final class PostgresConnectionPool: Sendable {
             return result
         } catch {
             // A refusal or a server error leaves the session usable (the caller rolled back); a
-            // connection error or a cancellation in the middle of a statement may not.
+            // connection error, a failed rollback or a cancellation in the middle of a statement
+            // may not.
             let usable = error is LockheedError || PostgresErrors.sqlState(error) != nil
             if usable, !connection.isClosed, !Task.isCancelled {
                 await give(connection)

@@ -1,4 +1,5 @@
 import LockheedCore
+import Logging
 import NIOCore
 import PostgresNIO
 
@@ -11,6 +12,24 @@ enum PostgresErrors {
         "40P01",  // deadlock_detected
         "23505",  // unique_violation: two first writers of one lock row
     ]
+
+    /// A transaction whose `ROLLBACK` failed: the session may still be inside it, so the
+    /// connection is closed, never reused (a reused one would answer every statement with
+    /// 25P02, "current transaction is aborted").
+    struct RollbackFailed: Error {
+        let underlying: any Error
+    }
+
+    /// Rolls back after `error` ended a transaction, then rethrows `error`; throws
+    /// ``RollbackFailed`` when the `ROLLBACK` itself fails.
+    static func rollBack(_ connection: PostgresConnection, after error: any Error, logger: Logger) async throws -> Never {
+        do {
+            try await connection.query("ROLLBACK", logger: logger)
+        } catch {
+            throw RollbackFailed(underlying: error)
+        }
+        throw error
+    }
 
     /// The server's SQLSTATE of `error`, if it is a server error.
     static func sqlState(_ error: any Error) -> String? {
@@ -25,6 +44,7 @@ enum PostgresErrors {
     /// `error` as a typed error; `configuration` names the server and role.
     static func map(_ error: any Error, _ configuration: PostgresConfiguration) -> LockheedError {
         if let error = error as? LockheedError { return error }
+        if let error = error as? RollbackFailed { return map(error.underlying, configuration) }
         if error is CancellationError { return .cancelled }
         let server = "\(configuration.host):\(configuration.port)"
         let role = configuration.username

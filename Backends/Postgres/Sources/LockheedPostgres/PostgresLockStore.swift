@@ -116,9 +116,7 @@ public final class PostgresLockStore: LockStateStore {
             try await connection.query("COMMIT", logger: logger)
             return result
         } catch {
-            // A failed ROLLBACK means the session is unusable: its error is the one to report.
-            try await connection.query("ROLLBACK", logger: logger)
-            throw error
+            try await PostgresErrors.rollBack(connection, after: error, logger: logger)
         }
     }
 

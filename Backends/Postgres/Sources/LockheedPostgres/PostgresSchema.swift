@@ -84,8 +84,7 @@ enum PostgresSchema {
             }
             try await connection.query("COMMIT", logger: logger)
         } catch {
-            _ = try? await connection.query("ROLLBACK", logger: logger)
-            throw error
+            try await PostgresErrors.rollBack(connection, after: error, logger: logger)
         }
     }
 
