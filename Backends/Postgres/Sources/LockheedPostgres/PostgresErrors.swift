@@ -22,7 +22,8 @@ enum PostgresErrors {
 
     /// Rolls back after `error` ended a transaction, then rethrows `error`; throws
     /// ``RollbackFailed`` when the `ROLLBACK` itself fails.
-    static func rollBack(_ connection: PostgresConnection, after error: any Error, logger: Logger) async throws -> Never {
+    static func rollBack(_ connection: PostgresConnection, after error: any Error, logger: Logger) async throws -> Never
+    {
         do {
             try await connection.query("ROLLBACK", logger: logger)
         } catch {
