@@ -19,7 +19,7 @@ public final class ChangeNotifier: Sendable {
         /// before they registered: such a waiter still has to find its mark, or it would wait
         /// for a notification that has already come.
         mutating func takeWaiting(of name: LockName) -> [CheckedContinuation<Void, Never>] {
-            guard let entries = slots[name] else { return [] }
+            guard !slots.isEmpty, let entries = slots[name] else { return [] }
             var woken: [CheckedContinuation<Void, Never>] = []
             var kept: [UInt64: Slot] = [:]
             for (id, slot) in entries {

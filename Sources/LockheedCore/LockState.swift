@@ -60,7 +60,8 @@ extension LockState {
     /// lease takes the next fencing token.
     @discardableResult
     public mutating func acquire(_ request: AcquireRequest, now: Date) throws(LockheedError) -> Lease {
-        leases = activeLeases(at: now)
+        // In place, and only when something expired: no new array on the hot path.
+        if leases.contains(where: { $0.isExpired(at: now) }) { leases.removeAll { $0.isExpired(at: now) } }
         let expiresAt = request.duration.map { now.addingTimeInterval($0.timeInterval) }
         if let index = leases.firstIndex(where: { $0.holder == request.holder }) {
             leases[index].expiresAt = expiresAt

@@ -8,7 +8,9 @@ import Synchronization
 /// Time is injectable: pass a `now` closure (for example a ``ManualTime``) to test expiry
 /// without sleeping.
 public final class MemoryLockStore: Sendable {
-    @usableFromInline let locks = Mutex<[LockName: LockState]>([:])
+    /// Optional values, so a stored state is handed to a transition in place (`values[index]`)
+    /// with one hash of the name and no copy; `nil` is never stored.
+    @usableFromInline let locks = Mutex<[LockName: LockState?]>([:])
     @usableFromInline let notifier = ChangeNotifier()
     @usableFromInline let now: @Sendable () -> Date
 
@@ -20,7 +22,8 @@ public final class MemoryLockStore: Sendable {
     /// A locker on this store.
     public func makeLocker() -> MemoryLocker { MemoryLocker(store: self) }
 
-    /// Runs `body` on the stored state of `name` atomically and wakes waiters if it changed.
+    /// Runs `body` on the stored state of `name` atomically and wakes waiters when a lease went
+    /// away or was replaced (a release, a break, a takeover, an expired lease dropped).
     /// Inlinable, so callers specialize it (the in-memory store's hot path).
     @inlinable
     func modify<T>(
@@ -28,19 +31,29 @@ public final class MemoryLockStore: Sendable {
     ) throws(LockheedError) -> T {
         let date = now()
         let (result, changed): (Result<T, LockheedError>, Bool) = locks.withLock { locks in
-            var state = locks[name]
-            let before = state
+            // Mutated in place where it is stored: a copy kept for comparison would make every
+            // mutation copy the lease array.
             let result: Result<T, LockheedError>
-            do throws(LockheedError) { result = .success(try body(&state, date)) } catch { result = .failure(error) }
-            locks[name] = state
-            return (result, before != state)
+            guard let index = locks.index(forKey: name) else {
+                var state: LockState? = nil
+                do throws(LockheedError) { result = .success(try body(&state, date)) } catch { result = .failure(error) }
+                if let state { locks[name] = state }
+                return (result, false)
+            }
+            let before = Occupants(locks.values[index])
+            do throws(LockheedError) {
+                result = .success(try body(&locks.values[index], date))
+            } catch { result = .failure(error) }
+            let after = Occupants(locks.values[index])
+            if locks.values[index] == nil { locks.remove(at: index) }
+            return (result, after != before)
         }
         if changed { notifier.notify(name) }
         return try result.get()
     }
 
     /// All stored states, expired leases included.
-    func allStates() -> [LockState] { locks.withLock { Array($0.values) } }
+    func allStates() -> [LockState] { locks.withLock { $0.values.compactMap { $0 } } }
 
     var currentDate: Date { now() }
 
@@ -72,7 +85,24 @@ public final class MemoryLockStore: Sendable {
 
     /// The raw stored state of `name`, expired leases included.
     @_spi(Testing) public func rawState(of name: LockName) -> LockState? {
-        locks.withLock { $0[name] }
+        locks.withLock { $0[name] ?? nil }
+    }
+}
+
+/// Who holds a lock, as far as a waiter can tell: the number of leases and the tokens of the
+/// first and last (leases only ever join at the end with a higher token). A renewal or a tag
+/// change leaves it as it is; a release, break, takeover or dropped expired lease changes it.
+@usableFromInline
+struct Occupants: Equatable {
+    @usableFromInline let count: Int
+    @usableFromInline let first: UInt64?
+    @usableFromInline let last: UInt64?
+
+    @inlinable
+    init(_ state: LockState?) {
+        count = state?.leases.count ?? 0
+        first = state?.leases.first?.fencingToken
+        last = state?.leases.last?.fencingToken
     }
 }
 
