@@ -36,7 +36,9 @@ public final class MemoryLockStore: Sendable {
             let result: Result<T, LockheedError>
             guard let index = locks.index(forKey: name) else {
                 var state: LockState? = nil
-                do throws(LockheedError) { result = .success(try body(&state, date)) } catch { result = .failure(error) }
+                do throws(LockheedError) { result = .success(try body(&state, date)) } catch {
+                    result = .failure(error)
+                }
                 if let state { locks[name] = state }
                 return (result, false)
             }
