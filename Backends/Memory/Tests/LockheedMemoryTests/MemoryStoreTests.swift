@@ -26,6 +26,36 @@ struct MemoryStoreTests {
         }
     }
 
+    @Test("waiters wake when a lease goes away or is replaced, not on a renewal or a refreshing acquire")
+    func waitersWakeOnVacancyOnly() async throws {
+        let time = ManualTime()
+        let store = MemoryLockStore(now: { time.now })
+        let locker = store.makeLocker()
+        let name = try LockName("wake")
+        let a = try AcquireRequest(name: name, holder: "a", duration: .seconds(10))
+        /// Whether a wait that began before `change` returned well before its 2 s timeout.
+        func wakes(_ change: () async throws -> Void) async throws -> Bool {
+            let since = ContinuousClock.now
+            try await change()
+            let started = ContinuousClock.now
+            try await locker.waitForChange(of: name, since: since, timeout: .seconds(2))
+            return ContinuousClock.now - started < .milliseconds(1500)
+        }
+        #expect(try await wakes { _ = try await locker.acquire(a) } == false)
+        #expect(try await wakes { _ = try await locker.renew(name, holder: "a", duration: .seconds(10)) } == false)
+        #expect(try await wakes { _ = try await locker.acquire(a) } == false)
+        #expect(try await wakes { _ = try await locker.release(name, holder: "a") })
+        _ = try await locker.acquire(a)
+        time.advance(by: .seconds(11))
+        let b = try AcquireRequest(name: name, holder: "b", duration: .seconds(10))
+        #expect(try await wakes { _ = try await locker.acquire(b) }, "an expired lease dropped by a grant")
+        let force = try AcquireRequest(name: name, holder: "c", duration: .seconds(10), force: .acquired)
+        #expect(try await wakes { _ = try await locker.acquire(force) }, "a takeover")
+        #expect(try await wakes { _ = try await locker.breakLock(name, if: nil) })
+        _ = try await locker.acquire(a)
+        #expect(try await wakes { store.deleteLock(name) })
+    }
+
     @Test("lockers made from one store share locks; separate stores do not")
     func storesIsolate() async throws {
         let name = try LockName("isolated")
