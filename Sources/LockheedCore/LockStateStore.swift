@@ -71,10 +71,12 @@ public struct StateStoreLocker<Store: LockStateStore>: Locker {
     @inlinable
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
         try await store.update(request.name) { state, now throws(LockheedError) in
-            var current = state ?? LockState(name: request.name)
-            let lease = try current.acquire(request, now: now)
-            state = current
-            return lease
+            // Taken out of `state` and put back, so the lease array is not shared while it is
+            // changed (a shared one is copied). A refused acquire puts back what it read, with
+            // expired leases dropped. Stores that write only after success ignore that.
+            var current = state.take() ?? LockState(name: request.name)
+            defer { state = current }
+            return try current.acquire(request, now: now)
         }
     }
 
@@ -82,10 +84,9 @@ public struct StateStoreLocker<Store: LockStateStore>: Locker {
     @inlinable
     public func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
         try await store.update(name) { state, now throws(LockheedError) in
-            guard var current = state else { throw .lost(name, holder: holder) }
-            let lease = try current.renew(holder: holder, duration: duration, now: now)
-            state = current
-            return lease
+            guard var current = state.take() else { throw .lost(name, holder: holder) }
+            defer { state = current }
+            return try current.renew(holder: holder, duration: duration, now: now)
         }
     }
 
@@ -93,9 +94,9 @@ public struct StateStoreLocker<Store: LockStateStore>: Locker {
     @inlinable
     public func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
         try await store.update(name) { state, _ in
-            guard var current = state, current.release(holder: holder) != nil else { return false }
-            state = current
-            return true
+            guard var current = state.take() else { return false }
+            defer { state = current }
+            return current.release(holder: holder) != nil
         }
     }
 
@@ -103,10 +104,9 @@ public struct StateStoreLocker<Store: LockStateStore>: Locker {
     @inlinable
     public func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {
         try await store.update(name) { state, now in
-            guard var current = state else { return [] }
-            let removed = current.breakLeases(if: condition, now: now)
-            state = current
-            return removed
+            guard var current = state.take() else { return [] }
+            defer { state = current }
+            return current.breakLeases(if: condition, now: now)
         }
     }
 

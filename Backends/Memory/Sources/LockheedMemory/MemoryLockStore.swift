@@ -33,25 +33,30 @@ public final class MemoryLockStore: Sendable {
         let (result, changed): (Result<T, LockheedError>, Bool) = locks.withLock { locks in
             // Mutated in place where it is stored: a copy kept for comparison would make every
             // mutation copy the lease array.
-            let result: Result<T, LockheedError>
             guard let index = locks.index(forKey: name) else {
                 var state: LockState? = nil
-                do throws(LockheedError) { result = .success(try body(&state, date)) } catch {
-                    result = .failure(error)
-                }
+                let (result, _, _) = Self.transform(&state, date, body)
                 if let state { locks[name] = state }
                 return (result, false)
             }
-            let before = Occupants(locks.values[index])
-            do throws(LockheedError) {
-                result = .success(try body(&locks.values[index], date))
-            } catch { result = .failure(error) }
-            let after = Occupants(locks.values[index])
-            if locks.values[index] == nil { locks.remove(at: index) }
-            return (result, after != before)
+            let (result, changed, isEmpty) = Self.transform(&locks.values[index], date, body)
+            if isEmpty { locks.remove(at: index) }
+            return (result, changed)
         }
         if changed { notifier.notify(name) }
         return try result.get()
+    }
+
+    /// Runs `body` on `state` where it is stored (read through `inout`, never copied); returns
+    /// its outcome, whether the occupants changed, and whether no state is left.
+    @inlinable @inline(__always)
+    static func transform<T>(
+        _ state: inout LockState?, _ date: Date, _ body: (inout LockState?, Date) throws(LockheedError) -> T
+    ) -> sending (Result<T, LockheedError>, Bool, Bool) {
+        let before = Occupants(state)
+        let result: Result<T, LockheedError>
+        do throws(LockheedError) { result = .success(try body(&state, date)) } catch { result = .failure(error) }
+        return (result, Occupants(state) != before, state == nil)
     }
 
     /// All stored states, expired leases included.
