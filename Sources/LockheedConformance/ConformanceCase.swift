@@ -57,5 +57,5 @@ public enum ConformanceSuite {
     /// All cases, in a stable order.
     public static let cases: [ConformanceCase] =
         acquireCases + releaseCases + tagCases + listCases + forceCases + fencingCases + sharedCases
-        + lockHandleCases + retryCases + inputCases + faultCases + stressCases
+        + lockHandleCases + retryCases + notificationCases + inputCases + faultCases + stressCases
 }

@@ -71,6 +71,8 @@ extension ConformanceFixture {
     public func makeFreezableClient() async throws -> FreezableClient {
         throw ConformanceUnsupported.hook("makeFreezableClient")
     }
+    /// Nothing to prepare by default.
+    public func prepareToWait(on locker: any Locker) async throws {}
     /// Nothing to release by default.
     public func tearDown() async {}
 }
@@ -103,13 +105,17 @@ public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
     public static let loseCounterHook = ConformanceCapabilities(rawValue: 1 << 5)
     /// ``ConformanceFixture/makeFreezableClient()`` works.
     public static let freezeHook = ConformanceCapabilities(rawValue: 1 << 6)
+    /// ``Locker/waitForChange(of:since:timeout:)`` returns soon after another client's release,
+    /// takeover or break, long before its timeout (the backend is not only polled); see
+    /// ``ConformanceFixture/prepareToWait(on:)``.
+    public static let changeNotification = ConformanceCapabilities(rawValue: 1 << 7)
 
     /// The names of the capabilities in this set, for messages.
     public var names: [String] {
         let named: [(ConformanceCapabilities, String)] = [
             (.sharedLocks, "sharedLocks"), (.expireHook, "expireHook"), (.deleteHook, "deleteHook"),
             (.corruptHook, "corruptHook"), (.shortLeases, "shortLeases"), (.loseCounterHook, "loseCounterHook"),
-            (.freezeHook, "freezeHook"),
+            (.freezeHook, "freezeHook"), (.changeNotification, "changeNotification"),
         ]
         return named.filter { contains($0.0) }.map(\.1)
     }
@@ -117,6 +123,6 @@ public struct ConformanceCapabilities: OptionSet, Sendable, Hashable {
     /// Everything.
     public static let all: ConformanceCapabilities = [
         .sharedLocks, .expireHook, .deleteHook, .corruptHook, .shortLeases, .loseCounterHook,
-        .freezeHook,
+        .freezeHook, .changeNotification,
     ]
 }

@@ -55,6 +55,13 @@ final class PostgresFixture: ConformanceFixture {
 
     func makeLocker() async throws -> any Locker { try makePostgresLocker() }
 
+    /// Connects the locker's `LISTEN` session, which otherwise starts after its first refusal.
+    func prepareToWait(on locker: any Locker) async throws {
+        let postgres = try #require(locker as? PostgresLocker)
+        postgres.store.listener.start()
+        #expect(await eventually { postgres.store.listener.isConnected })
+    }
+
     func makePostgresLocker() throws -> PostgresLocker {
         let locker = try PostgresLocker(configuration: configuration)
         lockers.withLock { $0.append(locker) }

@@ -63,6 +63,13 @@ final class RedisFixture: ConformanceFixture {
         return FreezableClient(locker: locker, freeze: { proxy.freeze() }, thaw: { proxy.resume() })
     }
 
+    /// Connects the locker's pub/sub subscription, which otherwise starts after its first refusal.
+    func prepareToWait(on locker: any Locker) async throws {
+        let redis = try #require(locker as? RedisLocker)
+        redis.subscriber.start()
+        #expect(await eventually { redis.subscriber.isConnected })
+    }
+
     func expireLeases(of name: LockName) async throws { try await admin.expireLeasesNow(of: name) }
 
     /// Deletes the lock's hash; the fencing counter key stays, as an operator's `DEL` of the
