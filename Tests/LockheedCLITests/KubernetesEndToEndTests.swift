@@ -26,28 +26,12 @@ import Testing
         server.createNamespace("team-a")
         let config = try directory.writeKubeconfig(server: server.baseURL)
         let backend = ["--backend", "kubernetes://team-a?kubeconfig=\(config)&prefix=cli"]
-        let started = directory.path("started")
-        // The holder runs until the test lets it go: a fixed sleep ended before the refused
-        // command even started when the machine was loaded (a full parallel `swift test`).
-        let letGo = directory.path("let-go")
-        defer { _ = FileManager.default.createFile(atPath: letGo, contents: nil) }
-        let holder = try CLIProcess.start(
-            ["exec", "--tag", "k8s", "--holder", "pod-1", "--renew-interval", "300ms"] + backend
-                + ["deploy", "--", "sh", "-c", "touch \(started); while [ ! -f \(letGo) ]; do sleep 0.05; done"],
-            in: directory.url)
-        #expect(await eventually(within: .seconds(20)) { FileManager.default.fileExists(atPath: started) })
-        let refused = try await CLIProcess.run(
-            ["exec", "--no-wait"] + backend + ["deploy", "--", "true"], in: directory.url)
-        #expect(refused.status == 75, "\(refused.stderr)")
-        #expect(refused.stderr.contains("pod-1"))
-        let json = try await CLIProcess.run(
-            ["list", "--where", "tags contains k8s", "--format", "json"] + backend, in: directory.url)
-        #expect(json.status == 0, "\(json.stderr)")
-        #expect(json.stdout.contains("\"deploy\""))
-        #expect(server.configMap(namespace: "team-a", name: "cli-deploy") != nil)
-        _ = FileManager.default.createFile(atPath: letGo, contents: nil)
-        let holderResult = await holder.finish()
-        #expect(holderResult.status == 0, "\(holderResult.stderr)")
+        try await ExecHandOff(
+            backend: backend, directory: directory, lock: "deploy", holder: "pod-1", tag: "k8s",
+            holderOptions: ["--renew-interval", "300ms"]
+        ).run {
+            #expect(server.configMap(namespace: "team-a", name: "cli-deploy") != nil)
+        }
         let after = try await CLIProcess.run(
             ["exec", "--no-wait"] + backend + ["deploy", "--", "true"], in: directory.url)
         #expect(after.status == 0, "\(after.stderr)")

@@ -30,32 +30,9 @@ import Testing
 
     private func flow(on server: RedisTestServer) async throws {
         let backend = ["--backend", "redis://127.0.0.1:\(server.port)/0?prefix=cli-e2e&timeout=2s"]
-        let log = directory.path("log")
-
-        let first = try CLIProcess.start(
-            ["exec", "--tag", "nightly", "--holder", "redis-one", "--renew-interval", "300ms"] + backend
-                + ["job", "--", "sh", "-c", "echo first-start >> \(log); sleep 2; echo first-end >> \(log)"],
-            in: directory.url)
-        #expect(await eventually(within: .seconds(20)) { contents("log").contains("first-start") })
-
-        let refused = try await CLIProcess.run(
-            ["exec", "--no-wait"] + backend + ["job", "--", "true"], in: directory.url)
-        #expect(refused.status == 75, "\(refused.stderr)")
-        #expect(refused.stderr.contains("redis-one"))
-
-        let json = try await CLIProcess.run(
-            ["list", "--where", "acquired and tags contains nightly", "--format", "json"] + backend, in: directory.url)
-        #expect(json.status == 0, "\(json.stderr)")
-        let locks = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
-        #expect(locks.map { $0["name"] as? String } == ["job"])
-
-        let second = try CLIProcess.start(
-            ["exec"] + backend + ["job", "--", "sh", "-c", "echo second >> \(log)"], in: directory.url)
-        #expect(await first.finish().status == 0)
-        let secondResult = await second.finish()
-        #expect(secondResult.status == 0, "\(secondResult.stderr)")
-        #expect(secondResult.stderr.contains("is held by redis-one"))
-        #expect(contents("log") == "first-start\nfirst-end\nsecond\n")
+        try await ExecHandOff(
+            backend: backend, directory: directory, holder: "redis-one", holderOptions: ["--renew-interval", "300ms"]
+        ).run()
 
         let runner = try CLIProcess.start(
             ["exec", "--duration", "2s", "--renew-interval", "200ms"] + backend
