@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "LockheedTestSupport", swiftSettings: strict),
         .target(
             name: "LockheedConformance",
-            dependencies: ["LockheedCore"],
+            dependencies: ["LockheedCore", "LockheedTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -45,30 +45,10 @@ struct PostgresNotificationTests {
         let server = try await SharedPostgresServer.shared.get()
         let executable = try #require(ChildProcess.builtProduct(named: "PostgresContender"))
         let schema = uniqueSchema("contention")
-        let directory = NSTemporaryDirectory() + "lockheed-" + schema
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var paths: [String] = []
-        var children: [ChildProcess] = []
         // All start at once on a schema that does not exist yet: they race to create it.
-        for index in 0..<3 {
-            let path = "\(directory)/history-\(index).txt"
-            paths.append(path)
-            children.append(
-                try ChildProcess.spawn(
-                    executable: executable,
-                    arguments: [String(server.port), schema, "contended", "3000", "5", path],
-                    outputPath: "\(directory)/out-\(index).txt"))
+        try await ContentionHistory.runContenderProcesses(executable: executable) { path in
+            [String(server.port), schema, "contended", "3000", "5", path]
         }
-        for (index, child) in children.enumerated() {
-            let status = await child.waitForExit()
-            let output = (try? String(contentsOfFile: "\(directory)/out-\(index).txt", encoding: .utf8)) ?? ""
-            #expect(status == 0, "contender \(index): \(output)")
-        }
-        let history = try ContentionHistory.load(paths: paths)
-        #expect(history.intervals.count > 20, "only \(history.intervals.count) sections")
-        #expect(Set(history.intervals.map(\.holder)).count == 3, "every contender got the lock")
-        try history.verify()
         try await superuser(server, "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE")
     }
 }
