@@ -8,14 +8,19 @@ import Testing
 
 @Suite("KubernetesLease wire: requests, the double's validation, errors", .timeSensitive)
 struct KubernetesLeaseWireTests {
-    @Test func acquireIsGetPlusPutAndRenewReleaseAreOnePut() async throws {
+    /// A Lease locker on a fresh namespace of a new API-server double, the double, and the namespace.
+    private func leaseLockerOnANewDouble() async throws -> (KubernetesAPIServerDouble, KubernetesLocker, String) {
         let server = try await KubernetesAPIServerDouble.start()
-        defer { Task { try? await server.shutdown() } }
         let namespace = freshNamespace()
         server.createNamespace(namespace)
         var configuration = doubleConfiguration(server, namespace: namespace)
         configuration.kind = .lease
-        let locker = try KubernetesLocker(configuration: configuration)
+        return (server, try KubernetesLocker(configuration: configuration), namespace)
+    }
+
+    @Test func acquireIsGetPlusPutAndRenewReleaseAreOnePut() async throws {
+        let (server, locker, _) = try await leaseLockerOnANewDouble()
+        defer { Task { try? await server.shutdown() } }
         defer { Task { await locker.shutdown() } }
         let name = try LockName("budget")
 
@@ -127,13 +132,8 @@ struct KubernetesLeaseWireTests {
     }
 
     @Test func forbiddenNamesTheLeasesVerbAndSharedLocksAreRefused() async throws {
-        let server = try await KubernetesAPIServerDouble.start()
+        let (server, locker, namespace) = try await leaseLockerOnANewDouble()
         defer { Task { try? await server.shutdown() } }
-        let namespace = freshNamespace()
-        server.createNamespace(namespace)
-        var configuration = doubleConfiguration(server, namespace: namespace)
-        configuration.kind = .lease
-        let locker = try KubernetesLocker(configuration: configuration)
         defer { Task { await locker.shutdown() } }
         #expect(!locker.capabilities.contains(.sharedLocks))
         let shared = try await lockheedError {
