@@ -19,23 +19,11 @@ extension SQLiteBackendTests {
         }
 
         @Test func contendingProcessesAreMutuallyExclusiveWithRisingTokens() async throws {
-            let count = 4
-            let histories = (0..<count).map { "\(fixture.directory)/history-\($0).txt" }
             // Create the schema first so the processes do not all start on an empty file.
             try await SQLiteLocker(path: fixture.path).shutdown()
-            let children = try histories.map { history in
-                try ChildProcess.spawn(
-                    executable: contender, arguments: ["contend", fixture.path, "shared-job", "3", history],
-                    outputPath: fixture.directory + "/contenders.log")
-            }
-            for child in children {
-                let status = await child.waitForExit()
-                #expect(status == 0, "a contender exited with \(status); see \(fixture.directory)/contenders.log")
-            }
-            let history = try ContentionHistory.load(paths: histories)
-            try history.verify()
-            #expect(Set(history.intervals.map(\.holder)).count == count, "every process should have held the lock")
-            #expect(history.intervals.count >= 20)
+            let history = try await ContentionHistory.runContenderProcesses(
+                executable: contender, count: 4, minimumSections: 20
+            ) { path in ["contend", fixture.path, "shared-job", "3", path] }
             let locker = try SQLiteLocker(path: fixture.path)
             let state = try #require(try await locker.state(of: LockName("shared-job")))
             #expect(state.fencingCounter == history.intervals.map(\.token).max(), "the counter is the last token")
