@@ -29,7 +29,7 @@ extension Optional: SQLiteBindable where Wrapped == Int64 {
 /// A statement's text: a literal, whose prepared statement is found by the literal's address
 /// (no hashing of the text on the hot path), or text built at run time.
 struct SQL: ExpressibleByStringLiteral, CustomStringConvertible {
-    fileprivate enum Key: Hashable {
+    fileprivate enum Key {
         case literal(UInt)
         case text(String)
     }
@@ -94,7 +94,10 @@ final class SQLiteConnection {
     /// How the file was opened.
     let mode: Mode
     private let handle: OpaquePointer
-    private var statements: [SQL.Key: OpaquePointer] = [:]
+    /// Prepared statements of literals by the literal's address: a handful, found by a linear
+    /// scan faster than hashing.
+    private var literalStatements: [(address: UInt, statement: OpaquePointer)] = []
+    private var textStatements: [String: OpaquePointer] = [:]
     /// Whether a statement currently waits up to ``busyTimeout`` for another connection's lock
     /// (else it fails at once with `SQLITE_BUSY`).
     private var waitsWhenBusy = true
@@ -187,7 +190,8 @@ final class SQLiteConnection {
     }
 
     deinit {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for (_, statement) in literalStatements { sqlite3_finalize(statement) }
+        for statement in textStatements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
     }
 
@@ -273,7 +277,13 @@ final class SQLiteConnection {
     }
 
     private func prepared(_ sql: SQL) throws(LockheedError) -> OpaquePointer {
-        if let statement = statements[sql.key] { return statement }
+        let key = sql.key
+        switch key {
+        case .literal(let address):
+            for entry in literalStatements where entry.address == address { return entry.statement }
+        case .text(let text):
+            if let statement = textStatements[text] { return statement }
+        }
         var statement: OpaquePointer?
         let code = sqlite3_prepare_v3(
             handle, sql.description, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
@@ -281,7 +291,10 @@ final class SQLiteConnection {
             sqlite3_finalize(statement)
             throw error(code, sql)
         }
-        statements[sql.key] = statement
+        switch key {
+        case .literal(let address): literalStatements.append((address, statement))
+        case .text(let text): textStatements[text] = statement
+        }
         return statement
     }
 

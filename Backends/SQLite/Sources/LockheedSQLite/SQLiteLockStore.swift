@@ -61,20 +61,26 @@ public final class SQLiteLockStore: LockStateStore {
     // MARK: LockStateStore
 
     /// Runs `transition` on `name`'s state in one `BEGIN IMMEDIATE` transaction, with the fencing
-    /// floor of ``SQLiteLocker``, and wakes this process's waiters when the state changed.
+    /// floor of ``SQLiteLocker``, and wakes this process's waiters when a lease went away (a
+    /// grant or a renewal frees nothing, so it wakes nobody).
+    /// Specialized for the results of ``LockheedCore/StateStoreLocker``'s transitions, so the
+    /// hot path looks up no generic metadata.
+    @_specialize(where T == Lease)
+    @_specialize(where T == Bool)
+    @_specialize(where T == [Lease])
     public func update<T: Sendable>(
         _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
     ) async throws(LockheedError) -> T {
         guard !isShutDown.load(ordering: .relaxed) else { throw shutDownError }
         // Built only when needed: the worker's closure escapes, so it is allocated.
-        let (result, changed): (T, Bool)
+        let (result, vacated): (T, Bool)
         if let here = runHere({ tables throws(LockheedError) in try tables.update(name, transition) }) {
-            (result, changed) = try here.get()
+            (result, vacated) = try here.get()
         } else {
-            (result, changed) = try await onWorker { tables throws(LockheedError) in try tables.update(name, transition)
+            (result, vacated) = try await onWorker { tables throws(LockheedError) in try tables.update(name, transition)
             }
         }
-        if changed { notifier.notify(name) }
+        if vacated { notifier.notify(name) }
         return result
     }
 

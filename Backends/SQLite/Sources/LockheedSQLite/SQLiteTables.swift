@@ -58,7 +58,8 @@ final class SQLiteTables {
     }
 
     /// Runs `body` on the stored state of `name` inside one `BEGIN IMMEDIATE` transaction:
-    /// read, transition, write what changed. Returns the result and whether the state changed.
+    /// read, transition, write what changed. Returns the result and whether a lease went away
+    /// (released, broken, taken over or expired), which is when waiters may have a chance.
     ///
     /// A grant's fencing token is the larger of the stored counter + 1 and the wall clock in
     /// microseconds since 1970 (+ 1): `body` sees the counter raised to the clock (a lock never
@@ -70,7 +71,7 @@ final class SQLiteTables {
     /// as they read back.
     func update<T>(
         _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
-    ) throws(LockheedError) -> (T, changed: Bool) {
+    ) throws(LockheedError) -> (T, vacated: Bool) {
         try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
             // The clock is read once the write lock is held, so times follow the commit order;
             // in whole microseconds, as times are stored.
@@ -92,10 +93,17 @@ final class SQLiteTables {
                 // A lock never stored, left as it was presented, stays unstored.
                 state = before == nil && after == LockState(name: name) ? nil : after
             }
-            let changed = state != before
-            if changed { try write(name, state, replacing: before) }
-            return (StoredTime.roundTrippedIfLease(result), changed)
+            guard state != before else { return (StoredTime.roundTrippedIfLease(result), false) }
+            try write(name, state, replacing: before)
+            return (StoredTime.roundTrippedIfLease(result), Self.leaseWentAway(from: before, to: state))
         }
+    }
+
+    /// Whether a lease of `before` (by token) is not in `after`.
+    private static func leaseWentAway(from before: LockState?, to after: LockState?) -> Bool {
+        guard let before else { return false }
+        let kept = after?.leases ?? []
+        return before.leases.contains { old in !kept.contains { $0.fencingToken == old.fencingToken } }
     }
 
     /// The stored state of `name`, expired leases included.
