@@ -2,6 +2,10 @@ import Synchronization
 
 /// Wakes in-process waiters when a lock changes. Backends use it to make
 /// ``Locker/waitForChange(of:since:timeout:)`` return early after a local release.
+///
+/// Until the first wait, a notification costs one flag (no clock, no per-lock record), so a
+/// store nobody waits on pays almost nothing for it; the first wait then returns at once if any
+/// notification came before it (a waiter retries and waits again, so that costs one attempt).
 public final class ChangeNotifier: Sendable {
     private enum Slot {
         case waiting(CheckedContinuation<Void, Never>)
@@ -14,6 +18,9 @@ public final class ChangeNotifier: Sendable {
         /// When each lock was last notified, so a waiter that arrives late still sees it.
         var lastChange: [LockName: ContinuousClock.Instant] = [:]
         var lastChangeOfAll: ContinuousClock.Instant?
+        /// Whether a task has waited yet; until then notifications are only counted here.
+        var hasWaiters = false
+        var notifiedBeforeWaiters = false
 
         /// Removes and returns the waiters of `name`, keeping the marks of waiters cancelled
         /// before they registered: such a waiter still has to find its mark, or it would wait
@@ -46,7 +53,11 @@ public final class ChangeNotifier: Sendable {
 
     /// Wakes every task waiting on `name`.
     public func notify(_ name: LockName) {
-        let woken = state.withLock { state in
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard state.hasWaiters else {
+                state.notifiedBeforeWaiters = true
+                return []
+            }
             state.lastChange[name] = .now
             return state.takeWaiting(of: name)
         }
@@ -95,6 +106,10 @@ public final class ChangeNotifier: Sendable {
                     if case .cancelledEarly = state.slots[name]?[id] {
                         state.slots[name]?[id] = nil
                         return true
+                    }
+                    if !state.hasWaiters {
+                        state.hasWaiters = true
+                        if state.notifiedBeforeWaiters { return true }
                     }
                     if let since, state.changed(name, after: since) { return true }
                     state.slots[name, default: [:]][id] = .waiting(continuation)

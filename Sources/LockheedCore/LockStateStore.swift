@@ -6,8 +6,9 @@ import Foundation
 /// algorithm above narrow storage.
 ///
 /// Contract: ``update(_:_:)`` is atomic per lock name (a transaction, a compare-and-set on a
-/// version, a mutex) and may run `transition` more than once when it retries after a conflict,
-/// so `transition` has no effect but on the state it is given. Times are the store's own clock.
+/// version, a mutex) and may apply the transition more than once when it retries after a
+/// conflict (a ``LockTransition`` has no effect but on the state it is given). Times are the
+/// store's own clock.
 public protocol LockStateStore: Sendable {
     /// A short backend name for logs and metrics, e.g. `"sqlite"`.
     var backendName: String { get }
@@ -15,11 +16,11 @@ public protocol LockStateStore: Sendable {
     /// What the backend supports.
     var capabilities: LockerCapabilities { get }
 
-    /// Reads `name`'s state (`nil` when never stored), runs `transition` on it with the store's
+    /// Reads `name`'s state (`nil` when never stored), applies `transition` to it at the store's
     /// current time, and writes the state back when it changed (`nil` deletes it), atomically.
-    func update<T: Sendable>(
-        _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
-    ) async throws(LockheedError) -> T
+    func update<Transition: LockTransition>(
+        _ name: LockName, _ transition: Transition
+    ) async throws(LockheedError) -> Transition.Outcome
 
     /// `name`'s stored state (expired leases included) and the store's current time.
     func read(_ name: LockName) async throws(LockheedError) -> (state: LockState?, now: Date)
@@ -67,47 +68,28 @@ public struct StateStoreLocker<Store: LockStateStore>: Locker {
     @inlinable
     public var capabilities: LockerCapabilities { store.capabilities }
 
-    /// Grants or refreshes a lease (``LockState/acquire(_:now:)``).
+    /// Grants or refreshes a lease (``LockTransitions/Acquire``).
     @inlinable
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
-        try await store.update(request.name) { state, now throws(LockheedError) in
-            // Taken out of `state` and put back, so the lease array is not shared while it is
-            // changed (a shared one is copied). A refused acquire puts back what it read, with
-            // expired leases dropped. Stores that write only after success ignore that.
-            var current = state.take() ?? LockState(name: request.name)
-            defer { state = current }
-            return try current.acquire(request, now: now)
-        }
+        try await store.update(request.name, LockTransitions.Acquire(request))
     }
 
-    /// Extends the holder's lease (``LockState/renew(holder:duration:now:)``); never re-acquires.
+    /// Extends the holder's lease (``LockTransitions/Renew``); never re-acquires.
     @inlinable
     public func renew(_ name: LockName, holder: String, duration: Duration?) async throws(LockheedError) -> Lease {
-        try await store.update(name) { state, now throws(LockheedError) in
-            guard var current = state.take() else { throw .lost(name, holder: holder) }
-            defer { state = current }
-            return try current.renew(holder: holder, duration: duration, now: now)
-        }
+        try await store.update(name, LockTransitions.Renew(name, holder: holder, duration: duration))
     }
 
-    /// Removes the holder's lease only (``LockState/release(holder:)``).
+    /// Removes the holder's lease only (``LockTransitions/Release``).
     @inlinable
     public func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
-        try await store.update(name) { state, _ in
-            guard var current = state.take() else { return false }
-            defer { state = current }
-            return current.release(holder: holder) != nil
-        }
+        try await store.update(name, LockTransitions.Release(holder: holder))
     }
 
-    /// Removes every lease when `condition` matches (``LockState/breakLeases(if:now:)``).
+    /// Removes every lease when `condition` matches (``LockTransitions/Break``).
     @inlinable
     public func breakLock(_ name: LockName, if condition: Condition?) async throws(LockheedError) -> [Lease] {
-        try await store.update(name) { state, now in
-            guard var current = state.take() else { return [] }
-            defer { state = current }
-            return current.breakLeases(if: condition, now: now)
-        }
+        try await store.update(name, LockTransitions.Break(if: condition))
     }
 
     /// The state of `name`, pruned of expired leases.

@@ -75,6 +75,25 @@ struct ChangeNotifierTests {
         #expect(ContinuousClock.now - later >= .milliseconds(190), "an older notification must not end a newer wait")
     }
 
+    @Test(
+        "once a task has waited, notifications are kept per lock: another lock's does not end a wait, an early one is not lost"
+    )
+    func notificationsAreKeptPerLockOnceWaitedFor() async throws {
+        let notifier = ChangeNotifier()
+        let (a, b) = (try LockName("a"), try LockName("b"))
+        notifier.notify(a)  // before any wait: the first wait returns at once
+        try await notifier.wait(for: a, since: .now, timeout: .seconds(120))
+        let attempt = ContinuousClock.now
+        notifier.notify(b)
+        let start = ContinuousClock.now
+        try await notifier.wait(for: b, since: attempt, timeout: .seconds(120))
+        #expect(ContinuousClock.now - start < .seconds(60), "b's notification came after the attempt")
+        let later = ContinuousClock.now
+        notifier.notify(b)
+        try await notifier.wait(for: a, since: later, timeout: .milliseconds(200))
+        #expect(ContinuousClock.now - later >= .milliseconds(190), "b's notification must not end a wait for a")
+    }
+
     @Test func timeoutReturnsWithoutNotification() async throws {
         let notifier = ChangeNotifier()
         let start = ContinuousClock.now

@@ -22,12 +22,12 @@ extension MemoryLockStore: LockStateStore {
     /// Shared locks and change notification; not cross-process.
     public var capabilities: LockerCapabilities { [.sharedLocks, .changeNotification] }
 
-    /// Runs `transition` on the state of `name` under the store's lock.
+    /// Applies `transition` to the state of `name` under the store's lock.
     @inlinable
-    public func update<T: Sendable>(
-        _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
-    ) async throws(LockheedError) -> T {
-        try modify(name, transition)
+    public func update<Transition: LockTransition>(
+        _ name: LockName, _ transition: Transition
+    ) async throws(LockheedError) -> Transition.Outcome {
+        try modify(name) { state, now throws(LockheedError) in try transition.apply(to: &state, now: now) }
     }
 
     /// The stored state of `name` and the store's time.

@@ -41,11 +41,11 @@ public final class PostgresLockStore: LockStateStore {
 
     // MARK: LockStateStore
 
-    /// Runs `transition` on `name`'s state in one transaction, retried after a serialization
+    /// Applies `transition` to `name`'s state in one transaction, retried after a serialization
     /// failure, a deadlock or a concurrent first insert of the lock row.
-    public func update<T: Sendable>(
-        _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
-    ) async throws(LockheedError) -> T {
+    public func update<Transition: LockTransition>(
+        _ name: LockName, _ transition: Transition
+    ) async throws(LockheedError) -> Transition.Outcome {
         try await prepareSchema()
         let retries = configuration.transactionRetries
         return try await pool.withConnection { connection in
@@ -105,10 +105,9 @@ public final class PostgresLockStore: LockStateStore {
     /// Another transaction inserted the lock row between this one's read and insert.
     private struct RowRace: Error {}
 
-    private func transaction<T: Sendable>(
-        _ connection: PostgresConnection, _ name: LockName,
-        _ transition: @Sendable (inout LockState?, Date) throws(LockheedError) -> T
-    ) async throws -> T {
+    private func transaction<Transition: LockTransition>(
+        _ connection: PostgresConnection, _ name: LockName, _ transition: Transition
+    ) async throws -> Transition.Outcome {
         let logger = self.logger
         try await connection.query("BEGIN", logger: logger)
         do {
@@ -120,10 +119,9 @@ public final class PostgresLockStore: LockStateStore {
         }
     }
 
-    private func transact<T: Sendable>(
-        _ connection: PostgresConnection, _ name: LockName,
-        _ transition: @Sendable (inout LockState?, Date) throws(LockheedError) -> T
-    ) async throws -> T {
+    private func transact<Transition: LockTransition>(
+        _ connection: PostgresConnection, _ name: LockName, _ transition: Transition
+    ) async throws -> Transition.Outcome {
         let key = name.rawValue
         let row = try await connection.query(
             PostgresQuery(
@@ -165,7 +163,7 @@ public final class PostgresLockStore: LockStateStore {
             exists = false
         }
         var state: LockState? = before
-        let result = try transition(&state, now)
+        let result = try transition.apply(to: &state, now: now)
         guard let after = state else {
             throw LockheedError.backend("the postgres store never deletes a lock row")
         }

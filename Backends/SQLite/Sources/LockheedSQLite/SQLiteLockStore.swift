@@ -60,20 +60,19 @@ public final class SQLiteLockStore: LockStateStore {
 
     // MARK: LockStateStore
 
-    /// Runs `transition` on `name`'s state in one `BEGIN IMMEDIATE` transaction, with the fencing
-    /// floor of ``SQLiteLocker``, and wakes this process's waiters when a lease went away (a
-    /// grant or a renewal frees nothing, so it wakes nobody).
-    /// Specialized for the results of ``LockheedCore/StateStoreLocker``'s transitions, so the
-    /// hot path looks up no generic metadata.
-    @_specialize(where T == Lease)
-    @_specialize(where T == Bool)
-    @_specialize(where T == [Lease])
-    public func update<T: Sendable>(
-        _ name: LockName, _ transition: @escaping @Sendable (inout LockState?, Date) throws(LockheedError) -> T
-    ) async throws(LockheedError) -> T {
+    /// Applies `transition` to `name`'s state in one `BEGIN IMMEDIATE` transaction, with the
+    /// fencing floor of ``SQLiteLocker``, and wakes this process's waiters when a lease went away
+    /// (a grant or a renewal frees nothing, so it wakes nobody). Specialized for the core's
+    /// transitions, so the hot path looks up no generic metadata.
+    @_specialize(where Transition == LockTransitions.Acquire)
+    @_specialize(where Transition == LockTransitions.Release)
+    @_specialize(where Transition == LockTransitions.Renew)
+    public func update<Transition: LockTransition>(
+        _ name: LockName, _ transition: Transition
+    ) async throws(LockheedError) -> Transition.Outcome {
         guard !isShutDown.load(ordering: .relaxed) else { throw shutDownError }
         // Built only when needed: the worker's closure escapes, so it is allocated.
-        let (result, vacated): (T, Bool)
+        let (result, vacated): (Transition.Outcome, Bool)
         if let here = runHere({ tables throws(LockheedError) in try tables.update(name, transition) }) {
             (result, vacated) = try here.get()
         } else {

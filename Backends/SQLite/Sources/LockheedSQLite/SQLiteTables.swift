@@ -57,21 +57,21 @@ final class SQLiteTables {
         UInt64(clamping: StoredTime.encode(now))
     }
 
-    /// Runs `body` on the stored state of `name` inside one `BEGIN IMMEDIATE` transaction:
+    /// Applies `transition` to the stored state of `name` inside one `BEGIN IMMEDIATE` transaction:
     /// read, transition, write what changed. Returns the result and whether a lease went away
     /// (released, broken, taken over or expired), which is when waiters may have a chance.
     ///
     /// A grant's fencing token is the larger of the stored counter + 1 and the wall clock in
-    /// microseconds since 1970 (+ 1): `body` sees the counter raised to the clock (a lock never
+    /// microseconds since 1970 (+ 1): `transition` sees the counter raised to the clock (a lock never
     /// stored as a new state with that counter), and when it grants nothing the stored counter
     /// is kept. Tokens strictly rise while the counter is stored, and a lock whose counter was
     /// lost (a new lock, a deleted row, a deleted, re-created or older restored file) restarts
     /// above every token issued before, unless the wall clock was stepped back by more than the
     /// time since the lock's last grant. Leases (stored and returned) carry whole microseconds,
     /// as they read back.
-    func update<T>(
-        _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
-    ) throws(LockheedError) -> (T, vacated: Bool) {
+    func update<Transition: LockTransition>(
+        _ name: LockName, _ transition: Transition
+    ) throws(LockheedError) -> (Transition.Outcome, vacated: Bool) {
         try connection.transaction("BEGIN IMMEDIATE") { () throws(LockheedError) in
             // The clock is read once the write lock is held, so times follow the commit order;
             // in whole microseconds, as times are stored.
@@ -82,7 +82,7 @@ final class SQLiteTables {
             var presented = before ?? LockState(name: name)
             presented.fencingCounter = raised
             var state: LockState? = presented
-            let result = try body(&state, now)
+            let result = try transition.apply(to: &state, now: now)
             if var after = state {
                 state = nil  // `after` alone holds the leases: adjusting them copies nothing.
                 // Nothing granted: the counter stays as stored.
