@@ -2,30 +2,6 @@ import CSQLite
 import Foundation
 import LockheedCore
 
-/// A value bound to a statement parameter: text, an integer, or an optional integer (`nil` binds
-/// NULL). Bound without allocating: text is copied by SQLite from a C string made on the stack.
-protocol SQLiteBindable {
-    /// Binds this value to parameter `index` (from 1) of `statement`; returns SQLite's code.
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32
-}
-
-extension String: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        withCString { sqlite3_bind_text(statement, index, $0, -1, transientDestructor) }
-    }
-}
-
-extension Int64: SQLiteBindable {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 { sqlite3_bind_int64(statement, index, self) }
-}
-
-extension Optional: SQLiteBindable where Wrapped == Int64 {
-    func bind(to statement: OpaquePointer, at index: Int32) -> Int32 {
-        guard let self else { return sqlite3_bind_null(statement, index) }
-        return sqlite3_bind_int64(statement, index, self)
-    }
-}
-
 /// A statement's text: a literal, whose prepared statement is found by the literal's address
 /// (no hashing of the text on the hot path), or text built at run time.
 struct SQL: ExpressibleByStringLiteral, CustomStringConvertible {
@@ -96,8 +72,8 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     /// Prepared statements of literals by the literal's address: a handful, found by a linear
     /// scan faster than hashing.
-    private var literalStatements: [(address: UInt, statement: OpaquePointer)] = []
-    private var textStatements: [String: OpaquePointer] = [:]
+    private var literalStatements: [(address: UInt, statement: SQLiteStatement)] = []
+    private var textStatements: [String: SQLiteStatement] = [:]
     /// Whether a statement currently waits up to ``busyTimeout`` for another connection's lock
     /// (else it fails at once with `SQLITE_BUSY`).
     private var waitsWhenBusy = true
@@ -190,8 +166,9 @@ final class SQLiteConnection {
     }
 
     deinit {
-        for (_, statement) in literalStatements { sqlite3_finalize(statement) }
-        for statement in textStatements.values { sqlite3_finalize(statement) }
+        // Statements are finalized before the connection is closed.
+        literalStatements.removeAll()
+        textStatements.removeAll()
         sqlite3_close_v2(handle)
     }
 
@@ -264,19 +241,15 @@ final class SQLiteConnection {
         -> OpaquePointer
     {
         let statement = try prepared(sql)
-        var index: Int32 = 0
-        for value in repeat each values {
-            index += 1
-            let code = value.bind(to: statement, at: index)
-            guard code == SQLITE_OK else {
-                sqlite3_reset(statement)
-                throw error(code, sql)
-            }
+        let code = statement.bind(repeat each values)
+        guard code == SQLITE_OK else {
+            sqlite3_reset(statement.handle)
+            throw error(code, sql)
         }
-        return statement
+        return statement.handle
     }
 
-    private func prepared(_ sql: SQL) throws(LockheedError) -> OpaquePointer {
+    private func prepared(_ sql: SQL) throws(LockheedError) -> SQLiteStatement {
         let key = sql.key
         switch key {
         case .literal(let address):
@@ -284,13 +257,14 @@ final class SQLiteConnection {
         case .text(let text):
             if let statement = textStatements[text] { return statement }
         }
-        var statement: OpaquePointer?
+        var prepared: OpaquePointer?
         let code = sqlite3_prepare_v3(
-            handle, sql.description, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard code == SQLITE_OK, let statement else {
-            sqlite3_finalize(statement)
+            handle, sql.description, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, nil)
+        guard code == SQLITE_OK, let prepared else {
+            sqlite3_finalize(prepared)
             throw error(code, sql)
         }
+        let statement = SQLiteStatement(handle: prepared)
         switch key {
         case .literal(let address): literalStatements.append((address, statement))
         case .text(let text): textStatements[text] = statement
@@ -347,9 +321,4 @@ final class SQLiteConnection {
             return .unavailable("cannot open database \(path): \(reason)")
         }
     }
-}
-
-/// SQLite's `SQLITE_TRANSIENT`: the library copies the bound text before the call returns.
-private var transientDestructor: sqlite3_destructor_type {
-    unsafeBitCast(-1 as Int, to: sqlite3_destructor_type.self)
 }
