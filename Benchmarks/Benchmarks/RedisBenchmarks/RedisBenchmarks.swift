@@ -2,7 +2,7 @@ import Benchmark
 import Foundation
 import LockheedConformance
 import LockheedCore
-import LockheedRedis
+@_spi(Testing) import LockheedRedis
 import LockheedRedisTesting
 import LockheedTestSupport
 
@@ -165,6 +165,39 @@ let benchmarks: @Sendable () -> Void = {
             port: port, requests: 20_000, ["SET", "floor", "x", "NX", "PX", "30000"])
         let del = try await redisBenchmarkMicroseconds(port: port, requests: 20_000, ["DEL", "floor"])
         benchmark.measurement(pairMicros, Int((set + del).rounded()))
+    }
+
+    // Floors in this harness (same statistic as ours): libhiredis's blocking client sending
+    // SET NX PX + DEL, and sending our own two scripts exactly as the locker does. Ours against
+    // the first is the whole cost; against the second, the client's (pool, reactor, decoding);
+    // the second against the first, the server's work in the scripts.
+    Benchmark("redis: floor, bare hiredis SET NX PX + DEL") { benchmark in
+        let client = try BareHiredis(port: try await BenchServer.shared.get())
+        let set = BareHiredis.Command(["SET", "bare-floor", "x", "NX", "PX", "30000"])
+        let del = BareHiredis.Command(["DEL", "bare-floor"])
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try client.run(set)
+            try client.run(del)
+        }
+        benchmark.stopMeasurement()
+    }
+    Benchmark("redis: floor, bare hiredis sending our acquire and release scripts") { benchmark in
+        let port = try await BenchServer.shared.get()
+        let client = try BareHiredis(port: port)
+        let locker = try await makeLocker("scripts")
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        let commands = locker.uncontendedCycleCommands(request)
+        for load in commands.load { try client.run(BareHiredis.Command(load)) }
+        let (acquire, release) = (BareHiredis.Command(commands.acquire), BareHiredis.Command(commands.release))
+        try client.run(acquire)
+        try client.run(release)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try client.run(acquire)
+            try client.run(release)
+        }
+        benchmark.stopMeasurement()
     }
 
     // redis-py's Lock (SET NX PX to acquire, a Lua script to release), same server.

@@ -19,3 +19,22 @@ extension RedisLocker {
         try await pool.command(["INFO", "server"]).text ?? ""
     }
 }
+
+extension RedisLocker {
+    /// The commands of one uncontended acquire and release of `request`, exactly as this locker
+    /// sends them, and the commands loading their scripts: for a benchmark floor that sends
+    /// the same scripts from a bare client, which tells the client's cost from the server's.
+    @_spi(Testing)
+    public func uncontendedCycleCommands(_ request: AcquireRequest) -> (
+        load: [[String]], acquire: [String], release: [String]
+    ) {
+        let name = request.name
+        let acquire = ["EVALSHA", RedisScript.acquire.sha1, "2", lockKey(name), fenceKey(name)]
+        let release = ["EVALSHA", RedisScript.release.sha1, "1", lockKey(name)]
+        return (
+            [["SCRIPT", "LOAD", RedisScript.acquire.source], ["SCRIPT", "LOAD", RedisScript.release.source]],
+            acquire + acquireArguments(request, expectedVersion: -1),
+            release + releaseArguments(name, holder: request.holder)
+        )
+    }
+}

@@ -57,16 +57,11 @@ public final class RedisLocker: Locker {
     /// Grants or refreshes a lease in one script; a forced takeover adds one guarded script.
     public func acquire(_ request: AcquireRequest) async throws(LockheedError) -> Lease {
         let name = request.name
-        let (kind, max) = Self.encode(request.type)
         var expected: Int64 = -1
         for _ in 0..<16 {
             let reply = try await evaluate(
                 .acquire, name: name, keys: [lockKey(name), fenceKey(name)],
-                arguments: [
-                    request.holder, kind, String(max), Self.milliseconds(request.duration),
-                    request.tags.joined(separator: ","), request.resetTags ? "1" : "0", retentionMilliseconds,
-                    String(expected), channel, name.rawValue,
-                ])
+                arguments: acquireArguments(request, expectedVersion: expected))
             startStorageCheck()
             let items = reply.array ?? []
             switch items.first?.text {
@@ -106,8 +101,7 @@ public final class RedisLocker: Locker {
     /// Removes the holder's lease in one script and publishes the release.
     public func release(_ name: LockName, holder: String) async throws(LockheedError) -> Bool {
         let reply = try await evaluate(
-            .release, name: name, keys: [lockKey(name)],
-            arguments: [holder, retentionMilliseconds, channel, name.rawValue])
+            .release, name: name, keys: [lockKey(name)], arguments: releaseArguments(name, holder: holder))
         guard let removed = reply.int else { throw Self.unexpected(reply, name: name) }
         return removed == 1
     }
@@ -199,6 +193,22 @@ public final class RedisLocker: Locker {
     }
 
     // MARK: Script calls
+
+    /// The acquire script's arguments; `expectedVersion` -1 for a plain acquire, else the version
+    /// a forced takeover requires.
+    func acquireArguments(_ request: AcquireRequest, expectedVersion: Int64) -> [String] {
+        let (kind, max) = Self.encode(request.type)
+        return [
+            request.holder, kind, String(max), Self.milliseconds(request.duration),
+            request.tags.joined(separator: ","), request.resetTags ? "1" : "0", retentionMilliseconds,
+            String(expectedVersion), channel, request.name.rawValue,
+        ]
+    }
+
+    /// The release script's arguments.
+    func releaseArguments(_ name: LockName, holder: String) -> [String] {
+        [holder, retentionMilliseconds, channel, name.rawValue]
+    }
 
     func evaluate(
         _ script: RedisScript, name: LockName?, keys: [String], arguments: [String]
