@@ -7,7 +7,7 @@ import PackageDescription
 func benchmark(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
     .executableTarget(
         name: name,
-        dependencies: [.product(name: "Benchmark", package: "benchmark")] + dependencies,
+        dependencies: [.product(name: "Benchmark", package: "benchmark"), "BenchmarkSupport"] + dependencies,
         path: "Benchmarks/\(name)",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     )
@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // What several benchmark targets share (the interleaved ratio against a floor).
+        .target(
+            name: "BenchmarkSupport", dependencies: [.product(name: "Benchmark", package: "benchmark")],
+            path: "Support/BenchmarkSupport"),
         benchmark(
             "MemoryBenchmarks",
             [

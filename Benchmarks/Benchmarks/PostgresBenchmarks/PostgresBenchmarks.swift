@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import LockheedCore
 import LockheedPostgres
@@ -162,6 +163,25 @@ let benchmarks: @Sendable () -> Void = {
             }
             benchmark.stopMeasurement()
         }
+    }
+
+    // Ours against the floor in alternating batches (the ratio the thresholds judge).
+    Benchmark(
+        "postgres: locker / floor, interleaved", configuration: interleavedConfiguration(samples: 20, seconds: 30)
+    ) { benchmark in
+        let connection = try await BenchServer.shared.rawConnection()
+        let locker = try await BenchServer.shared.benchLocker()
+        let seed = try AcquireRequest(name: LockName("floor"), holder: "seed", duration: .seconds(30))
+        _ = try await locker.acquire(seed)  // the floor's row exists, as in the floor's benchmark
+        _ = try await locker.release(seed.name, holder: "seed")
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        try await recordInterleavedRatio(
+            benchmark, metric: interleavedRatioMetric, cycles: 20,
+            ours: {
+                _ = try await locker.acquire(request)
+                _ = try await locker.release(request.name, holder: request.holder)
+            },
+            floor: { try await floorCycle(connection, name: "floor") })
     }
 
     // The full handle: Lock.acquire + release with events, metrics and validation.

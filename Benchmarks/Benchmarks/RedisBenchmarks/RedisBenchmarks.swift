@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import LockheedConformance
 import LockheedCore
@@ -198,6 +199,27 @@ let benchmarks: @Sendable () -> Void = {
             try client.run(release)
         }
         benchmark.stopMeasurement()
+    }
+
+    // Ours against the bare client's SET NX PX + DEL in alternating batches (the ratio the
+    // thresholds judge; redis-benchmark, a separate process, cannot alternate with ours).
+    Benchmark("redis: locker / bare hiredis SET NX PX + DEL, interleaved", configuration: interleavedConfiguration()) {
+        benchmark in
+        let client = try BareHiredis(port: try await BenchServer.shared.get())
+        let set = BareHiredis.Command(["SET", "bare-floor", "x", "NX", "PX", "30000"])
+        let del = BareHiredis.Command(["DEL", "bare-floor"])
+        let locker = try await makeLocker("interleaved")
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        try await recordInterleavedRatio(
+            benchmark, metric: interleavedRatioMetric, cycles: 250,
+            ours: {
+                _ = try await locker.acquire(request)
+                _ = try await locker.release(request.name, holder: request.holder)
+            },
+            floor: {
+                try client.run(set)
+                try client.run(del)
+            })
     }
 
     // redis-py's Lock (SET NX PX to acquire, a Lua script to release), same server.

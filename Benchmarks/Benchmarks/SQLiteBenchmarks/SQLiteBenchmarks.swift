@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import LockheedConformance
 import LockheedCore
@@ -171,6 +172,24 @@ let benchmarks: @Sendable () -> Void = {
         }
         // Closing (a WAL checkpoint) is not part of the cycles, as for ours.
         benchmark.stopMeasurement()
+    }
+
+    // Ours against the floor in alternating batches (the ratio the thresholds judge).
+    Benchmark("sqlite: locker / floor, interleaved", configuration: interleavedConfiguration()) { benchmark in
+        let locker = try SQLiteLocker(path: try await freshDatabase())
+        let database = try BareSQLite(path: try await freshDatabase())
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        try await recordInterleavedRatio(
+            benchmark, metric: interleavedRatioMetric, cycles: 250,
+            ours: {
+                _ = try await locker.acquire(request)
+                _ = try await locker.release(request.name, holder: request.holder)
+            },
+            floor: {
+                try database.acquire(now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+                try database.release()
+            })
+        await locker.shutdown()
     }
 
     // The full handle: Lock.acquire + release, with events, metrics and validation (no keep-alive).
