@@ -18,9 +18,6 @@ public final class ChangeNotifier: Sendable {
         /// When each lock was last notified, so a waiter that arrives late still sees it.
         var lastChange: [LockName: ContinuousClock.Instant] = [:]
         var lastChangeOfAll: ContinuousClock.Instant?
-        /// Whether a task has waited yet; until then notifications are only counted here.
-        var hasWaiters = false
-        var notifiedBeforeWaiters = false
 
         /// Removes and returns the waiters of `name`, keeping the marks of waiters cancelled
         /// before they registered: such a waiter still has to find its mark, or it would wait
@@ -47,17 +44,25 @@ public final class ChangeNotifier: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Whether a task has waited yet; until then a notification only sets
+    /// `notifiedBeforeWaiters`, without the mutex. Both are sequentially consistent: a
+    /// notifier sets its flag then reads `hasWaiters`, a first waiter sets `hasWaiters` then
+    /// reads the flag, so at least one of them sees the other.
+    private let hasWaiters = Atomic<Bool>(false)
+    private let notifiedBeforeWaiters = Atomic<Bool>(false)
 
     /// Creates a notifier with no waiters.
     public init() {}
 
     /// Wakes every task waiting on `name`.
     public func notify(_ name: LockName) {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard state.hasWaiters else {
-                state.notifiedBeforeWaiters = true
-                return []
+        if !hasWaiters.load(ordering: .sequentiallyConsistent) {
+            if !notifiedBeforeWaiters.load(ordering: .relaxed) {
+                notifiedBeforeWaiters.store(true, ordering: .sequentiallyConsistent)
             }
+            guard hasWaiters.load(ordering: .sequentiallyConsistent) else { return }
+        }
+        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.lastChange[name] = .now
             return state.takeWaiting(of: name)
         }
@@ -107,9 +112,9 @@ public final class ChangeNotifier: Sendable {
                         state.slots[name]?[id] = nil
                         return true
                     }
-                    if !state.hasWaiters {
-                        state.hasWaiters = true
-                        if state.notifiedBeforeWaiters { return true }
+                    if !hasWaiters.load(ordering: .relaxed) {
+                        hasWaiters.store(true, ordering: .sequentiallyConsistent)
+                        if notifiedBeforeWaiters.load(ordering: .sequentiallyConsistent) { return true }
                     }
                     if let since, state.changed(name, after: since) { return true }
                     state.slots[name, default: [:]][id] = .waiting(continuation)

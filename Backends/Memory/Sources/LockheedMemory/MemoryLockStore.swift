@@ -23,40 +23,41 @@ public final class MemoryLockStore: Sendable {
     public func makeLocker() -> MemoryLocker { MemoryLocker(store: self) }
 
     /// Runs `body` on the stored state of `name` atomically and wakes waiters when a lease went
-    /// away or was replaced (a release, a break, a takeover, an expired lease dropped).
-    /// Inlinable, so callers specialize it (the in-memory store's hot path).
+    /// away or was replaced (a release, a break, a takeover, an expired lease dropped), whether
+    /// `body` returned or threw. Inlinable, so callers specialize it (the in-memory store's hot
+    /// path); the state is changed where it is stored (one hash of the name, no copy).
     @inlinable
-    func modify<T>(
+    func modify<T: Sendable>(
         _ name: LockName, _ body: (inout LockState?, Date) throws(LockheedError) -> T
     ) throws(LockheedError) -> T {
         let date = now()
-        let (result, changed): (Result<T, LockheedError>, Bool) = locks.withLock { locks in
-            // Mutated in place where it is stored: a copy kept for comparison would make every
-            // mutation copy the lease array.
+        var changed = false
+        defer { if changed { notifier.notify(name) } }
+        return try locks.withLock { (locks) throws(LockheedError) -> T in
             guard let index = locks.index(forKey: name) else {
                 var state: LockState? = nil
-                let (result, _, _) = Self.transform(&state, date, body)
-                if let state { locks[name] = state }
-                return (result, false)
+                defer { if let state { locks[name] = state } }
+                return try body(&state, date)
             }
-            let (result, changed, isEmpty) = Self.transform(&locks.values[index], date, body)
-            if isEmpty { locks.remove(at: index) }
-            return (result, changed)
+            var isEmpty = false
+            defer { if isEmpty { locks.remove(at: index) } }
+            return try Self.transform(&locks.values[index], date, body, changed: &changed, isEmpty: &isEmpty)
         }
-        if changed { notifier.notify(name) }
-        return try result.get()
     }
 
-    /// Runs `body` on `state` where it is stored (read through `inout`, never copied); returns
-    /// its outcome, whether the occupants changed, and whether no state is left.
+    /// Runs `body` on `state` where it is stored (read in place, never copied) and tells
+    /// whether the occupants changed and whether no state is left.
     @inlinable @inline(__always)
     static func transform<T>(
-        _ state: inout LockState?, _ date: Date, _ body: (inout LockState?, Date) throws(LockheedError) -> T
-    ) -> sending (Result<T, LockheedError>, Bool, Bool) {
-        let before = Occupants(state)
-        let result: Result<T, LockheedError>
-        do throws(LockheedError) { result = .success(try body(&state, date)) } catch { result = .failure(error) }
-        return (result, Occupants(state) != before, state == nil)
+        _ state: inout LockState?, _ date: Date, _ body: (inout LockState?, Date) throws(LockheedError) -> T,
+        changed: inout Bool, isEmpty: inout Bool
+    ) throws(LockheedError) -> T {
+        let before = Occupants(of: &state)
+        defer {
+            changed = Occupants(of: &state) != before
+            isEmpty = state == nil
+        }
+        return try body(&state, date)
     }
 
     /// All stored states, expired leases included.
@@ -105,8 +106,9 @@ struct Occupants: Equatable {
     @usableFromInline let first: UInt64?
     @usableFromInline let last: UInt64?
 
+    /// The occupants of `state`, read in place (`inout` only so nothing is copied).
     @inlinable
-    init(_ state: LockState?) {
+    init(of state: inout LockState?) {
         count = state?.leases.count ?? 0
         first = state?.leases.first?.fencingToken
         last = state?.leases.last?.fencingToken
