@@ -222,6 +222,37 @@ let benchmarks: @Sendable () -> Void = {
             })
     }
 
+    // The least a fenced lock costs the server: one script taking a token (INCR) and the key
+    // (SET NX PX), one script deleting the key only for its holder (GET + DEL). No shared locks,
+    // no tags, and tokens that repeat when the counter is lost: a floor, not an alternative.
+    let fencedAcquire = BareHiredis.Command([
+        "EVAL",
+        "local t = redis.call('INCR', KEYS[2]) if redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. t, 'NX', 'PX', ARGV[2]) "
+            + "then return t end return false", "2", "fenced-floor", "fenced-floor-counter", "holder", "30000",
+    ])
+    let fencedRelease = BareHiredis.Command([
+        "EVAL",
+        "local v = redis.call('GET', KEYS[1]) if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then "
+            + "return redis.call('DEL', KEYS[1]) end return 0", "1", "fenced-floor", "holder",
+    ])
+    Benchmark(
+        "redis: locker / bare hiredis minimal fenced lock, interleaved", configuration: interleavedConfiguration()
+    ) { benchmark in
+        let client = try BareHiredis(port: try await BenchServer.shared.get())
+        let locker = try await makeLocker("interleaved-fenced")
+        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+        try await recordInterleavedRatio(
+            benchmark, metric: interleavedRatioMetric, cycles: 250,
+            ours: {
+                _ = try await locker.acquire(request)
+                _ = try await locker.release(request.name, holder: request.holder)
+            },
+            floor: {
+                try client.run(fencedAcquire)
+                try client.run(fencedRelease)
+            })
+    }
+
     // redis-py's Lock (SET NX PX to acquire, a Lua script to release), same server.
     Benchmark("redis: redis-py Lock acquire+release", configuration: external) { benchmark in
         let port = try await BenchServer.shared.get()
