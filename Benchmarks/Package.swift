@@ -25,7 +25,10 @@ let package = Package(
     targets: [
         // What several benchmark targets share (the interleaved ratio against a floor).
         .target(
-            name: "BenchmarkSupport", dependencies: [.product(name: "Benchmark", package: "benchmark")],
+            name: "BenchmarkSupport",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"), .product(name: "LockheedCore", package: lockheed),
+            ],
             path: "Support/BenchmarkSupport"),
         benchmark(
             "MemoryBenchmarks",

@@ -174,14 +174,9 @@ let benchmarks: @Sendable () -> Void = {
         let seed = try AcquireRequest(name: LockName("floor"), holder: "seed", duration: .seconds(30))
         _ = try await locker.acquire(seed)  // the floor's row exists, as in the floor's benchmark
         _ = try await locker.release(seed.name, holder: "seed")
-        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
-        try await recordInterleavedRatio(
-            benchmark, metric: interleavedRatioMetric, cycles: 20,
-            ours: {
-                _ = try await locker.acquire(request)
-                _ = try await locker.release(request.name, holder: request.holder)
-            },
-            floor: { try await floorCycle(connection, name: "floor") })
+        try await recordInterleavedRatio(benchmark, locker: locker, cycles: 20) {
+            try await floorCycle(connection, name: "floor")
+        }
     }
 
     // The full handle: Lock.acquire + release with events, metrics and validation.

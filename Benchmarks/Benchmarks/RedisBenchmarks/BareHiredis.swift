@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -37,17 +38,11 @@ final class BareHiredis {
 
     /// Connects to the server on `port` of 127.0.0.1.
     init(port: Int) throws {
-        guard let library = dlopen("libhiredis.so.0.14", RTLD_NOW) ?? dlopen("libhiredis.so", RTLD_NOW) else {
-            throw Failure(description: "no libhiredis")
-        }
-        func load<T>(_ symbol: String, as type: T.Type) throws -> T {
-            guard let pointer = dlsym(library, symbol) else { throw Failure(description: "no \(symbol)") }
-            return unsafeBitCast(pointer, to: type)
-        }
-        let connect = try load("redisConnect", as: Connect.self)
-        commandArgv = try load("redisCommandArgv", as: CommandArgv.self)
-        freeReply = try load("freeReplyObject", as: FreeReply.self)
-        free = try load("redisFree", as: Free.self)
+        let library = try DynamicLibrary("libhiredis.so.0.14", "libhiredis.so")
+        let connect = try library.function("redisConnect", as: Connect.self)
+        commandArgv = try library.function("redisCommandArgv", as: CommandArgv.self)
+        freeReply = try library.function("freeReplyObject", as: FreeReply.self)
+        free = try library.function("redisFree", as: Free.self)
         guard let context = connect("127.0.0.1", Int32(port)) else { throw Failure(description: "cannot connect") }
         // redisContext starts with `int err`.
         guard UnsafeRawPointer(context).load(as: Int32.self) == 0 else {

@@ -201,57 +201,38 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.stopMeasurement()
     }
 
-    // Ours against the bare client's SET NX PX + DEL in alternating batches (the ratio the
-    // thresholds judge; redis-benchmark, a separate process, cannot alternate with ours).
-    Benchmark("redis: locker / bare hiredis SET NX PX + DEL, interleaved", configuration: interleavedConfiguration()) {
-        benchmark in
-        let client = try BareHiredis(port: try await BenchServer.shared.get())
-        let set = BareHiredis.Command(["SET", "bare-floor", "x", "NX", "PX", "30000"])
-        let del = BareHiredis.Command(["DEL", "bare-floor"])
-        let locker = try await makeLocker("interleaved")
-        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
-        try await recordInterleavedRatio(
-            benchmark, metric: interleavedRatioMetric, cycles: 250,
-            ours: {
-                _ = try await locker.acquire(request)
-                _ = try await locker.release(request.name, holder: request.holder)
-            },
-            floor: {
-                try client.run(set)
-                try client.run(del)
-            })
+    // Ours against a bare client's pair of commands in alternating batches.
+    func interleaved(_ name: String, label: String, _ acquire: BareHiredis.Command, _ release: BareHiredis.Command) {
+        Benchmark(name, configuration: interleavedConfiguration()) { benchmark in
+            let client = try BareHiredis(port: try await BenchServer.shared.get())
+            try await recordInterleavedRatio(benchmark, locker: try await makeLocker(label), cycles: 250) {
+                try client.run(acquire)
+                try client.run(release)
+            }
+        }
     }
-
-    // The least a fenced lock costs the server: one script taking a token (INCR) and the key
-    // (SET NX PX), one script deleting the key only for its holder (GET + DEL). No shared locks,
-    // no tags, and tokens that repeat when the counter is lost: a floor, not an alternative.
-    let fencedAcquire = BareHiredis.Command([
-        "EVAL",
-        "local t = redis.call('INCR', KEYS[2]) if redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. t, 'NX', 'PX', ARGV[2]) "
-            + "then return t end return false", "2", "fenced-floor", "fenced-floor-counter", "holder", "30000",
-    ])
-    let fencedRelease = BareHiredis.Command([
-        "EVAL",
-        "local v = redis.call('GET', KEYS[1]) if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then "
-            + "return redis.call('DEL', KEYS[1]) end return 0", "1", "fenced-floor", "holder",
-    ])
-    Benchmark(
-        "redis: locker / bare hiredis minimal fenced lock, interleaved", configuration: interleavedConfiguration()
-    ) { benchmark in
-        let client = try BareHiredis(port: try await BenchServer.shared.get())
-        let locker = try await makeLocker("interleaved-fenced")
-        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
-        try await recordInterleavedRatio(
-            benchmark, metric: interleavedRatioMetric, cycles: 250,
-            ours: {
-                _ = try await locker.acquire(request)
-                _ = try await locker.release(request.name, holder: request.holder)
-            },
-            floor: {
-                try client.run(fencedAcquire)
-                try client.run(fencedRelease)
-            })
-    }
+    // Against SET NX PX + DEL (the ratio the thresholds judge; redis-benchmark, a separate
+    // process, cannot alternate with ours).
+    interleaved(
+        "redis: locker / bare hiredis SET NX PX + DEL, interleaved", label: "interleaved",
+        BareHiredis.Command(["SET", "bare-floor", "x", "NX", "PX", "30000"]),
+        BareHiredis.Command(["DEL", "bare-floor"]))
+    // Against the least a fenced lock costs the server: one script taking a token (INCR) and the
+    // key (SET NX PX), one deleting the key only for its holder (GET + DEL). No shared locks, no
+    // tags, and tokens that repeat when the counter is lost: a floor, not an alternative.
+    interleaved(
+        "redis: locker / bare hiredis minimal fenced lock, interleaved", label: "interleaved-fenced",
+        BareHiredis.Command([
+            "EVAL",
+            "local t = redis.call('INCR', KEYS[2]) if redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. t, 'NX', 'PX', "
+                + "ARGV[2]) then return t end return false", "2", "fenced-floor", "fenced-floor-counter", "holder",
+            "30000",
+        ]),
+        BareHiredis.Command([
+            "EVAL",
+            "local v = redis.call('GET', KEYS[1]) if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then "
+                + "return redis.call('DEL', KEYS[1]) end return 0", "1", "fenced-floor", "holder",
+        ]))
 
     // redis-py's Lock (SET NX PX to acquire, a Lua script to release), same server.
     Benchmark("redis: redis-py Lock acquire+release", configuration: external) { benchmark in

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -53,26 +54,22 @@ final class BareSQLite {
     /// Opens `path` (a database with the backend's schema) for `holder`'s cycles.
     init(path: String, holder: String = "bench-holder") throws {
         self.holder = strdup(holder)!
-        guard let library = dlopen("libsqlite3.so.0", RTLD_NOW) else { throw Failure(description: "no libsqlite3") }
-        func load<T>(_ symbol: String, as type: T.Type) throws -> T {
-            guard let pointer = dlsym(library, symbol) else { throw Failure(description: "no \(symbol)") }
-            return unsafeBitCast(pointer, to: type)
-        }
-        let open = try load("sqlite3_open_v2", as: Open.self)
-        step = try load("sqlite3_step", as: OnStatement.self)
-        reset = try load("sqlite3_reset", as: OnStatement.self)
-        finalize = try load("sqlite3_finalize", as: OnStatement.self)
-        close = try load("sqlite3_close_v2", as: OnStatement.self)
-        bindText = try load("sqlite3_bind_text", as: BindText.self)
-        bindInt64 = try load("sqlite3_bind_int64", as: BindInt64.self)
-        bindNull = try load("sqlite3_bind_null", as: BindNull.self)
-        columnInt64 = try load("sqlite3_column_int64", as: ColumnInt64.self)
-        columnText = try load("sqlite3_column_text", as: ColumnText.self)
-        let prepareStatement = try load("sqlite3_prepare_v2", as: Prepare.self)
+        let library = try DynamicLibrary("libsqlite3.so.0")
+        let open = try library.function("sqlite3_open_v2", as: Open.self)
+        step = try library.function("sqlite3_step", as: OnStatement.self)
+        reset = try library.function("sqlite3_reset", as: OnStatement.self)
+        finalize = try library.function("sqlite3_finalize", as: OnStatement.self)
+        close = try library.function("sqlite3_close_v2", as: OnStatement.self)
+        bindText = try library.function("sqlite3_bind_text", as: BindText.self)
+        bindInt64 = try library.function("sqlite3_bind_int64", as: BindInt64.self)
+        bindNull = try library.function("sqlite3_bind_null", as: BindNull.self)
+        columnInt64 = try library.function("sqlite3_column_int64", as: ColumnInt64.self)
+        columnText = try library.function("sqlite3_column_text", as: ColumnText.self)
+        let prepareStatement = try library.function("sqlite3_prepare_v2", as: Prepare.self)
         prepare = prepareStatement
-        let stepStatement = try load("sqlite3_step", as: OnStatement.self)
-        let finalizeStatement = try load("sqlite3_finalize", as: OnStatement.self)
-        let busyTimeout = try load("sqlite3_busy_timeout", as: BusyTimeout.self)
+        let stepStatement = try library.function("sqlite3_step", as: OnStatement.self)
+        let finalizeStatement = try library.function("sqlite3_finalize", as: OnStatement.self)
+        let busyTimeout = try library.function("sqlite3_busy_timeout", as: BusyTimeout.self)
 
         var handle: OpaquePointer?
         // SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, as the backend opens it.

@@ -178,17 +178,10 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("sqlite: locker / floor, interleaved", configuration: interleavedConfiguration()) { benchmark in
         let locker = try SQLiteLocker(path: try await freshDatabase())
         let database = try BareSQLite(path: try await freshDatabase())
-        let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
-        try await recordInterleavedRatio(
-            benchmark, metric: interleavedRatioMetric, cycles: 250,
-            ours: {
-                _ = try await locker.acquire(request)
-                _ = try await locker.release(request.name, holder: request.holder)
-            },
-            floor: {
-                try database.acquire(now: Int64(Date().timeIntervalSince1970 * 1_000_000))
-                try database.release()
-            })
+        try await recordInterleavedRatio(benchmark, locker: locker, cycles: 250) {
+            try database.acquire(now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+            try database.release()
+        }
         await locker.shutdown()
     }
 

@@ -1,4 +1,5 @@
 import Benchmark
+import LockheedCore
 
 /// The ratio of ours to a floor as one sample per call, ×100: `rounds` alternating batches of
 /// `cycles` cycles each (ours, then the floor), the ratio of the two batches' total times.
@@ -28,4 +29,18 @@ public func interleavedConfiguration(samples: Int = 40, seconds: Int = 20) -> Be
     .init(
         metrics: [interleavedRatioMetric], warmupIterations: 1, scalingFactor: .one,
         maxDuration: .seconds(seconds), maxIterations: samples)
+}
+
+/// ``recordInterleavedRatio(_:metric:rounds:cycles:ours:floor:)`` where ours is one uncontended
+/// acquire + release of the lock `bench` through `locker`.
+public func recordInterleavedRatio(
+    _ benchmark: Benchmark, locker: some Locker, cycles: Int, floor: () async throws -> Void
+) async throws {
+    let request = try AcquireRequest(name: LockName("bench"), holder: "bench-holder", duration: .seconds(30))
+    try await recordInterleavedRatio(
+        benchmark, metric: interleavedRatioMetric, cycles: cycles,
+        ours: {
+            _ = try await locker.acquire(request)
+            _ = try await locker.release(request.name, holder: request.holder)
+        }, floor: floor)
 }
